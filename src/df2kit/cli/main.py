@@ -18,6 +18,7 @@ from ..errors import DF2Error
 COMMANDS = (
     "validate",
     "stats",
+    "evaluate",
 )
 
 _DESCRIPTION = """\
