@@ -67,6 +67,12 @@ def smooth_contour(ctrl: np.ndarray, corner: np.ndarray, samples: int = 4, tensi
     nxt = np.roll(p, -1, axis=0)
     prv = np.roll(p, 1, axis=0)
     tan = (nxt - prv) * tension
+    # no loops between close points: a tangent is never longer than the shorter of its two segments
+    seg_next = np.hypot(*(nxt - p).T)
+    seg_prev = np.hypot(*(p - prv).T)
+    limit = np.minimum(seg_next, seg_prev)
+    norm = np.hypot(*tan.T)
+    tan = tan * np.minimum(1.0, limit / np.maximum(norm, 1e-12))[:, None]
     c = np.asarray(corner, dtype=bool)
     # at a corner the outgoing tangent follows the chord to the next point, the incoming one the chord from
     # the previous point; a zero tangent at the corner gives the same straight look at lower cost
@@ -103,7 +109,9 @@ def apply_homography(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def signed_area(poly: np.ndarray) -> float:
     """Shoelace area, positive for counter-clockwise in a y-up frame (clockwise on screen)."""
     x, y = poly[:, 0], poly[:, 1]
-    return float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0
+    if len(x) < 3:
+        return 0.0
+    return float(x[:-1] @ y[1:] - y[:-1] @ x[1:] + x[-1] * y[0] - y[-1] * x[0]) / 2.0
 
 
 def clip_halfplane(poly: np.ndarray, normal: np.ndarray, offset: float) -> list[np.ndarray]:
@@ -218,8 +226,9 @@ def points_in_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     if len(pts) == 0 or len(poly) < 3:
         return np.zeros(len(pts), dtype=bool)
     x, y = pts[:, 0:1], pts[:, 1:2]
+    nxt = np.concatenate([poly[1:], poly[:1]])
     x1, y1 = poly[:, 0][None, :], poly[:, 1][None, :]
-    x2, y2 = np.roll(poly[:, 0], -1)[None, :], np.roll(poly[:, 1], -1)[None, :]
+    x2, y2 = nxt[:, 0][None, :], nxt[:, 1][None, :]
     cond = (y1 > y) != (y2 > y)
     dy = np.where(cond, y2 - y1, 1.0)
     xint = (x2 - x1) * (y - y1) / dy + x1

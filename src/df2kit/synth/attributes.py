@@ -32,9 +32,9 @@ __all__ = [
 ]
 
 #: Visible mask area / image area: below the first -> small (1), below the second -> moderate (2), else large.
-SCALE_THRESHOLDS = (0.06, 0.28)
+SCALE_THRESHOLDS = (0.08, 0.21)
 #: Covered share of the in-image silhouette: below the first -> slight (1), below the second -> medium, else heavy.
-OCCLUSION_THRESHOLDS = (0.035, 0.40)
+OCCLUSION_THRESHOLDS = (0.03, 0.50)
 #: Share of the silhouette outside the image: below the first -> none (1), below the second -> medium, else large.
 ZOOM_THRESHOLDS = (0.02, 0.30)
 

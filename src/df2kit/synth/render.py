@@ -18,7 +18,7 @@ import functools
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from .identity import Look
 
@@ -53,11 +53,12 @@ def _edge_colour(c: Colour) -> Colour:
     return shade(c, 0.55) if lum > 60 else shade((c[0] + 40, c[1] + 40, c[2] + 40), 1.3)
 
 
-@functools.lru_cache(maxsize=4)
-def _noise_tile(size: int = 128, seed: int = 12345) -> Image.Image:
-    """A fixed grey noise tile (the same in every process: textures stay deterministic)."""
+@functools.lru_cache(maxsize=2)
+def _noise_big(seed: int = 12345) -> Image.Image:
+    """A fixed 1024 x 1024 grey noise image (the same in every process: textures stay deterministic)."""
     rng = np.random.default_rng(seed)
-    a = rng.normal(128, 40, (size // 4, size // 4)).clip(0, 255).astype(np.uint8)
+    size = 1024
+    a = rng.normal(128, 40, (size // 8, size // 8)).clip(0, 255).astype(np.uint8)
     small = Image.fromarray(a, "L").resize((size // 2, size // 2), Image.BILINEAR)
     fine = rng.normal(0, 18, (size // 2, size // 2))
     b = (np.asarray(small, dtype=np.float64) + fine).clip(0, 255).astype(np.uint8)
@@ -65,13 +66,24 @@ def _noise_tile(size: int = 128, seed: int = 12345) -> Image.Image:
 
 
 def _tiled_noise(w: int, h: int, ox: int = 0, oy: int = 0) -> Image.Image:
-    tile = _noise_tile()
-    ts = tile.size[0]
+    big = _noise_big()
+    bs = big.size[0]
+    if w <= bs and h <= bs:
+        x, y = ox % (bs - w + 1), oy % (bs - h + 1)
+        return big.crop((x, y, x + w, y + h))
     out = Image.new("L", (w, h))
-    for y in range(-(oy % ts), h, ts):
-        for x in range(-(ox % ts), w, ts):
-            out.paste(tile, (x, y))
+    for y in range(0, h, bs):
+        for x in range(0, w, bs):
+            out.paste(big, (x, y))
     return out
+
+
+def _lut(fn) -> list[int]:  # type: ignore[no-untyped-def]
+    return [int(fn(v)) for v in range(256)]
+
+
+_LUT_BED = _lut(lambda v: 255 if v > 110 else 170)
+_LUT_USER = _lut(lambda v: 255 if v > 100 else 200)
 
 
 def fill(draw: ImageDraw.ImageDraw, polys: list[np.ndarray], colour: Colour, outline: Colour | None = None) -> None:
@@ -120,7 +132,7 @@ def background(w: int, h: int, kind: str, rng: np.random.Generator) -> Image.Ima
             for x in range(int(rng.integers(0, step)), w, step):
                 d.line([(x, 0), (x, h)], fill=c2, width=max(1, step // 10))
         noise = _tiled_noise(w, h, int(rng.integers(0, 128)), int(rng.integers(0, 128)))
-        return Image.composite(img, Image.new("RGB", (w, h), shade(c, 0.85)), noise.point(lambda v: 255 if v > 110 else 170))
+        return Image.composite(img, Image.new("RGB", (w, h), shade(c, 0.85)), noise.point(_LUT_BED))
     # user: a wall, a floor and clutter
     wall = _rand_colour(rng, 60, 240)
     img = _gradient(w, h, wall, shade(wall, float(rng.uniform(0.6, 1.1))), vertical=bool(rng.random() < 0.7))
@@ -148,7 +160,7 @@ def background(w: int, h: int, kind: str, rng: np.random.Generator) -> Image.Ima
             d.line([(x0, y0), (x0 + bw, y0 + bh)], fill=c, width=int(rng.integers(2, 9)))
     if rng.random() < 0.6:
         noise = _tiled_noise(w, h, int(rng.integers(0, 128)), int(rng.integers(0, 128)))
-        img = Image.composite(img, Image.new("RGB", (w, h), shade(wall, 0.8)), noise.point(lambda v: 255 if v > 100 else 200))
+        img = Image.composite(img, Image.new("RGB", (w, h), shade(wall, 0.8)), noise.point(_LUT_USER))
     return img
 
 
@@ -279,17 +291,17 @@ def camera_effects(img: Image.Image, rng: np.random.Generator, strength: float) 
     if strength <= 0:
         return img
     gains = 1.0 + rng.normal(0.0, 0.08 * strength, 3) + rng.normal(0.0, 0.12 * strength)
-    lut = []
-    for g in gains:
-        lut.extend(int(min(255, max(0, v * g))) for v in range(256))
+    ramp = np.arange(256, dtype=np.float64)
+    lut = np.clip(ramp[None, :] * gains[:, None], 0, 255).astype(np.uint8).ravel().tolist()
     img = img.point(lut)
     r = rng.random()
-    if r < 0.35 * strength:
-        img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.3))))
-    elif r < 0.7:
-        img = img.filter(ImageFilter.SMOOTH)
+    if r < 0.45 * strength:
+        # a soft blur: down and up again (a Gaussian blur costs ten times as much)
+        w, h = img.size
+        f = float(rng.uniform(1.3, 2.2))
+        img = img.resize((max(1, int(w / f)), max(1, int(h / f))), Image.BILINEAR).resize((w, h), Image.BILINEAR)
     if rng.random() < 0.5 * strength:
         w, h = img.size
-        noise = _tiled_noise(w, h, int(rng.integers(0, 128)), int(rng.integers(0, 128)))
+        noise = _tiled_noise(w, h, int(rng.integers(0, 1024)), int(rng.integers(0, 1024)))
         img = Image.blend(img, Image.merge("RGB", (noise, noise, noise)), float(rng.uniform(0.03, 0.09)))
     return img

@@ -28,12 +28,18 @@ from PIL import Image, ImageDraw
 from ..layout import Category
 from ..structures.records import ClothingItem, ImageAnnotation
 from . import attributes as A
+from ._targets import CATEGORY_COUNTS
 from ._geometry import apply_homography, clip_to_rect, distance_to_boundary, points_in_polygon, signed_area, subtract_strip
 from .identity import Identity, random_identity
 from .render import HAIR_COLOURS, SKIN_TONES, background, camera_effects, draw_garment, fill, logo_polygon, shade
 from .templates import BOTTOMS, DRESSES, OUTWEAR, TOPS, Garment, Pose, build_garment
 
-__all__ = ["ShownItem", "ImageSpec", "SceneResult", "render_scene"]
+__all__ = ["ShownItem", "ImageSpec", "SceneResult", "render_scene", "QUIRKS"]
+
+#: Oddities of the released files a scene can reproduce: landmarks just outside the image put exactly on the
+#: border, an item with no labelled landmark, an extra degenerate (2-point) polygon, closed polygons (first
+#: point repeated). Gaps in the numbering are the planner's.
+QUIRKS = ("border", "no-landmarks", "degenerate-polygon", "closed-polygons")
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class ImageSpec:
     seed: int
     shown: tuple[ShownItem, ...] = ()
     size: int = 512
-    quirks: bool = False
+    quirks: tuple[str, ...] = ()  #: real-data oddities to add, from :data:`QUIRKS`
 
 
 @dataclass
@@ -69,24 +75,21 @@ class SceneResult:
     occluders: list[list[np.ndarray]] = field(default_factory=list)  #: per annotated item, shapes drawn over it
     cutters: list[tuple[np.ndarray, np.ndarray, float]] = field(default_factory=list)  #: (point, direction, half width)
     measures: list[dict[str, float]] = field(default_factory=list)  #: per annotated item: area, covered, outside
+    self_occluded: list[np.ndarray] = field(default_factory=list)  #: per annotated item: (K,) hidden by itself
 
 
 # ---- probabilities of the scene choices (tuned with the attribute shares; see attributes.py) -------------
 _P_FLAT = {"shop": 0.19, "user": 0.025}
-_P_VIEW = {"shop": (0.90, 0.04, 0.06), "user": (0.72, 0.09, 0.19)}  # front, back, side
+_P_VIEW = {"shop": (0.92, 0.03, 0.05), "user": (0.77, 0.08, 0.15)}  # front, back, side
 _ASPECTS = {
     "shop": ((1.0, 0.75, 2 / 3, 0.8, 4 / 3), (0.30, 0.35, 0.15, 0.15, 0.05)),
     "user": ((0.75, 2 / 3, 9 / 16, 0.8, 1.0, 4 / 3, 1.5), (0.30, 0.15, 0.10, 0.10, 0.12, 0.15, 0.08)),
 }
-_TOP_W = {Category.SHORT_SLEEVE_TOP: 0.50, Category.LONG_SLEEVE_TOP: 0.26, Category.VEST: 0.16, Category.SLING: 0.08}
-_BOTTOM_W = {Category.SHORTS: 0.30, Category.TROUSERS: 0.46, Category.SKIRT: 0.24}
-_DRESS_W = {
-    Category.SHORT_SLEEVE_DRESS: 0.33,
-    Category.LONG_SLEEVE_DRESS: 0.17,
-    Category.VEST_DRESS: 0.35,
-    Category.SLING_DRESS: 0.15,
-}
-_OUT_W = {Category.SHORT_SLEEVE_OUTWEAR: 0.08, Category.LONG_SLEEVE_OUTWEAR: 0.92}
+# companions (style 0) of each kind follow the dataset's category frequencies within the kind
+_TOP_W = {c: CATEGORY_COUNTS[int(c)] for c in TOPS}
+_BOTTOM_W = {c: CATEGORY_COUNTS[int(c)] for c in BOTTOMS}
+_DRESS_W = {c: CATEGORY_COUNTS[int(c)] for c in DRESSES}
+_OUT_W = {c: CATEGORY_COUNTS[int(c)] for c in OUTWEAR}
 _P_OUTWEAR_COMPANION = 0.045
 _P_DRESS_INSTEAD = 0.12
 _P_TUCKED = 0.22
@@ -112,9 +115,15 @@ def _homography(scale: float, theta: float, centre: np.ndarray, target: np.ndarr
     return t2 @ p @ _rot(theta) @ s @ t1
 
 
+_CIRCLES: dict[int, np.ndarray] = {}
+
+
 def _ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 20) -> np.ndarray:
-    t = np.linspace(0, 2 * math.pi, n, endpoint=False)
-    return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=1)
+    unit = _CIRCLES.get(n)
+    if unit is None:
+        t = np.linspace(0, 2 * math.pi, n, endpoint=False)
+        unit = _CIRCLES[n] = np.stack([np.cos(t), np.sin(t)], axis=1)
+    return unit * (rx, ry) + (cx, cy)
 
 
 def _quad(a: np.ndarray, b: np.ndarray, wa: float, wb: float) -> np.ndarray:
@@ -281,22 +290,30 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         outfit = [(shown[0].identity, shown[0].style)]
     else:
         outfit = _outfit(shown, rng)
-    base_arm = float(rng.uniform(6.0, 30.0))
+    has_outwear = any(o[0].category in OUTWEAR for o in outfit)
+    base_arm = float(rng.uniform(20.0, 34.0)) if has_outwear else float(rng.uniform(6.0, 30.0))
     arm_angles = (float(np.clip(base_arm + rng.normal(0, 5), 4, 40)), float(np.clip(base_arm + rng.normal(0, 5), 4, 40)))
     spread = float(rng.uniform(-0.05, 0.12))
     worn: list[_Worn] = []
     tucked = rng.random() < _P_TUCKED
+    outer = next((o[0].param_dict for o in outfit if o[0].category in OUTWEAR), None)
     for ident, style in outfit:
         cat = ident.category
+        params = ident.param_dict
+        if outer is not None and cat not in OUTWEAR and cat not in BOTTOMS:
+            # what is worn under a jacket fits inside it
+            for k, margin in (("shoulder_w", 0.04), ("chest_w", 0.03), ("cuff_w", 0.03)):
+                if k in params and k in outer:
+                    params[k] = min(params[k], outer[k] - margin)
         if flat:
             pose = Pose.sample(cat, rng, flat=True)
         else:
-            flare = float(rng.uniform(14.0, 30.0))
+            flare = float(rng.uniform(2.0, 7.0)) if has_outwear else float(rng.uniform(14.0, 30.0))
             if cat in (Category.SHORT_SLEEVE_TOP, Category.SHORT_SLEEVE_OUTWEAR, Category.SHORT_SLEEVE_DRESS):
                 pose = Pose(float(np.clip(arm_angles[0] + flare, 24, 62)), float(np.clip(arm_angles[1] + flare, 24, 62)), spread)
             else:
                 pose = Pose(arm_angles[0], arm_angles[1], spread)
-        g = build_garment(cat, ident.param_dict, pose, "flat" if flat else view, facing)  # type: ignore[arg-type]
+        g = build_garment(cat, params, pose, "flat" if flat else view, facing)  # type: ignore[arg-type]
         layer = _layer_of(cat)
         if tucked and cat in TOPS and any(o[0].category in BOTTOMS for o in outfit):
             layer = -1
@@ -320,31 +337,34 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
     allbox = _bbox([b.reshape(2, 2) for b in gboxes] + ([p for _, p in under] if under else []))
     pbox = gboxes[product_idx]
     pcat = worn[product_idx].identity.category
+    kind = "flat"
     if flat:
         frame = pbox.copy()
     else:
-        kinds: dict[str, float] = {"full": 0.3, "mid": 0.15, "product": 0.15}
+        kinds: dict[str, float] = {"full": 0.34, "mid": 0.16, "product": 0.12}
         if pcat not in BOTTOMS:
-            kinds["upper"] = 0.3
+            kinds["upper"] = 0.26
         if pcat in BOTTOMS or pcat in DRESSES:
-            kinds["lower"] = 0.3
+            kinds["lower"] = 0.26
         if source == "shop":
-            kinds = {"product": 0.55, "full": 0.2, **({"upper": 0.35} if pcat not in BOTTOMS else {"lower": 0.35})}
+            kinds = {"product": 0.36, "full": 0.34, **({"upper": 0.30} if pcat not in BOTTOMS else {"lower": 0.30})}
         kind = _choice(rng, kinds)
         x0, x1 = allbox[0], allbox[2]
         if kind == "full":
             frame = np.array([x0, HEAD_TOP, x1, FEET])
         elif kind == "upper":
             hem = max(b[3] for w, b in zip(worn, gboxes) if w.identity.category not in BOTTOMS)
-            frame = np.array([x0, HEAD_TOP, x1, min(hem + rng.uniform(0.05, 0.9), FEET)])
+            frame = np.array([x0, HEAD_TOP, x1, min(hem + rng.uniform(0.3, 1.6), FEET)])
         elif kind == "lower":
             tops = [b[1] for w, b in zip(worn, gboxes) if w.identity.category in BOTTOMS]
             top = tops[0] if tops else pbox[1] + 1.2
-            frame = np.array([x0, max(top - rng.uniform(0.05, 0.7), HEAD_TOP), x1, FEET])
+            frame = np.array([x0, max(top - rng.uniform(0.4, 1.3), HEAD_TOP), x1, FEET])
         elif kind == "mid":
             frame = np.array([x0, -0.3, x1, 3.2])
         else:
             frame = pbox.copy()
+            frame[1] -= rng.uniform(0.0, 0.5)
+            frame[3] += rng.uniform(0.0, 0.8)
         # the product must be in the frame's height
         frame[1] = min(frame[1], pbox[1])
         frame[3] = max(frame[3], min(pbox[3], frame[1] + 6.0))
@@ -365,12 +385,16 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
     target = np.array([W / 2, H / 2]) + offset
     h = _homography(scale, theta, centre, target, persp, float(max(W, H)))
     # zoom-in: sometimes push the product across a border
-    p_cut = 0.10 if source == "shop" else 0.26
+    p_cut = 0.20 if source == "shop" else 0.42
     if rng.random() < p_cut:
         pp = apply_homography(h, np.vstack(worn[product_idx].garment.polygons))
         lo, hi = pp.min(axis=0), pp.max(axis=0)
-        frac = float(rng.uniform(0.04, 0.55))
-        side = int(rng.integers(4))
+        if source == "shop":  # a shop photo trims a little at the bottom or the sides, never the top
+            frac = float(rng.uniform(0.03, 0.22))
+            side = int(rng.choice([0, 1, 3, 3]))
+        else:
+            frac = float(rng.uniform(0.03, 0.36))
+            side = int(rng.integers(4))
         shift = np.zeros(2)
         if side == 0:
             shift[0] = -(lo[0] + frac * (hi[0] - lo[0]))
@@ -530,7 +554,13 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         lm = np.zeros((k, 3))
         pts = g.landmarks
         rounded = np.round(pts)
-        inside = (rounded[:, 0] >= 0) & (rounded[:, 1] >= 0) & (rounded[:, 0] <= W) & (rounded[:, 1] <= H) & ~g.view_hidden
+        inside = (pts[:, 0] >= 0) & (pts[:, 1] >= 0) & (pts[:, 0] <= W) & (pts[:, 1] <= H) & ~g.view_hidden
+        if inside.any():
+            # a landmark whose bit of the item was too small to keep in the mask is not labelled
+            near = np.zeros(len(pts), dtype=bool)
+            for p in pieces:
+                near |= points_in_polygon(rounded, p) | (distance_to_boundary(rounded, p) <= 0.99)
+            inside &= near
         occ = g.self_occluded.copy()
         for q in shapes_over_item[i]:
             if len(q) >= 3:
@@ -539,7 +569,7 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         lm[:, 0] = np.where(vis > 0, rounded[:, 0], 0.0)
         lm[:, 1] = np.where(vis > 0, rounded[:, 1], 0.0)
         lm[:, 2] = vis
-        if spec.quirks:
+        if "border" in spec.quirks:
             lm = _quirk_border_landmarks(lm, pts, pieces, g, W, H, occ)
         segs = [np.round(p, 2) for p in pieces]
         allp = np.vstack(segs)
@@ -554,6 +584,8 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
             "area_share": rec["vis_area"] / area_img,
             "covered": rec["covered"],
             "outside": rec["outside"],
+            "product": float(i == product_idx),
+            "frame": ("flat", "full", "upper", "lower", "mid", "product").index(kind),
         }
         item = dict(
             category=g.category,
@@ -569,18 +601,19 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         ann_items.append((i, item))  # type: ignore[arg-type]
         kept_idx.append(i)
         rec["measures"] = measures
-    # quirks on the item level
+    # quirks on the item level: each asked-for quirk hits one item of the image
     item_dicts = [it for _, it in ann_items]
-    if spec.quirks:
-        for it in item_dicts:
-            r = rng.random()
-            if r < 0.02:
-                it["landmarks"] = np.zeros_like(it["landmarks"])  # type: ignore[call-overload]
-            elif r < 0.035:
-                p0 = it["segmentation"][0][0]  # type: ignore[index]
-                it["segmentation"] = list(it["segmentation"]) + [np.array([p0, p0 + (1.0, 0.0)])]  # type: ignore[call-overload, operator]
-            elif r < 0.08:
-                it["segmentation"] = [np.vstack([p, p[:1]]) for p in it["segmentation"]]  # type: ignore[attr-defined]
+    if item_dicts:
+        if "no-landmarks" in spec.quirks:
+            it = item_dicts[int(rng.integers(len(item_dicts)))]
+            it["landmarks"] = np.zeros_like(it["landmarks"])  # type: ignore[call-overload]
+        if "degenerate-polygon" in spec.quirks:
+            it = item_dicts[int(rng.integers(len(item_dicts)))]
+            first = it["segmentation"][0]  # type: ignore[index]
+            it["segmentation"] = list(it["segmentation"]) + [first[:2].copy()]  # type: ignore[call-overload, operator]
+        if "closed-polygons" in spec.quirks:
+            it = item_dicts[int(rng.integers(len(item_dicts)))]
+            it["segmentation"] = [np.vstack([p, p[:1]]) if len(p) >= 3 else p for p in it["segmentation"]]  # type: ignore[attr-defined]
     keys = [f"item{j + 1}" for j in range(len(item_dicts))]
     order_items = list(range(len(item_dicts)))
     if len(order_items) > 1 and rng.random() < 0.3:
@@ -595,6 +628,7 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         result.silhouettes.append(gpx[i].polygons)
         result.occluders.append(shapes_over_item[i])
         result.measures.append(rec_by[i]["measures"])
+        result.self_occluded.append(gpx[i].self_occluded)
     result.cutters = cutters
 
     if not draw:

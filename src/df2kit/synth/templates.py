@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 
 from ..layout import Category
-from ._geometry import smooth_contour, smooth_polyline
+from ._geometry import points_in_polygon, smooth_contour, smooth_polyline
 
 __all__ = [
     "Garment",
@@ -165,17 +165,17 @@ class Garment:
     anchors: dict[str, np.ndarray] = field(default_factory=dict)  #: body attachment points
 
     def transformed(self, fn) -> Garment:  # type: ignore[no-untyped-def]
-        """A copy with every point mapped through ``fn((N, 2)) -> (N, 2)``."""
-        return Garment(
-            self.category,
-            fn(self.landmarks),
-            self.view_hidden.copy(),
-            self.self_occluded.copy(),
-            [fn(p) for p in self.polygons],
-            [(fn(p), c, k) for p, c, k in self.details],
-            [fn(p) for p in self.inner],
-            {k: fn(v) for k, v in self.anchors.items()},
-        )
+        """A copy with every point mapped through ``fn((N, 2)) -> (N, 2)`` (one call for all points)."""
+        parts = [self.landmarks, *self.polygons, *(p for p, _, _ in self.details), *self.inner, *self.anchors.values()]
+        sizes = np.cumsum([len(p) for p in parts])[:-1]
+        mapped = np.split(fn(np.vstack(parts)), sizes)
+        it = iter(mapped)
+        lm = next(it)
+        polys = [next(it) for _ in self.polygons]
+        details = [(next(it), c, k) for _, c, k in self.details]
+        inner = [next(it) for _ in self.inner]
+        anchors = {k: next(it) for k in self.anchors}
+        return Garment(self.category, lm, self.view_hidden.copy(), self.self_occluded.copy(), polys, details, inner, anchors)
 
 
 # ---- parameters -------------------------------------------------------------------------------------------
@@ -276,7 +276,7 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
     n1 = _pt(0.0, top_y + P["back_drop"])
     fd = top_y + max(P["front_depth"], P["back_drop"] + 0.06)
     r = P["neck_round"]
-    gap = P.get("open_gap", 0.0) if is_out else 0.0
+    gap = min(P.get("open_gap", 0.0), nw - 0.10) if is_out else 0.0
     closed_front = is_out and (gap < 0.04 or view in ("back",))
     if is_out and closed_front:
         gap = 0.0
@@ -346,8 +346,13 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
         sp["pit"] = pit
         if sleeves in ("short", "long"):
             sh = _pt(s * sw, sd)
-            c_out, c_in, u = _sleeve(sh, pit, angles[s], P["sleeve_len"], P["cuff_w"], s)
-            # keep the under-sleeve going outwards from the armpit (a sleeve never folds back into the body)
+            ang = angles[s]
+            c_out, c_in, u = _sleeve(sh, pit, ang, P["sleeve_len"], P["cuff_w"], s)
+            if sleeves == "short":
+                # a short sleeve stands off the body: its inner cuff stays outside the side seam
+                while ang < 85.0 and abs(c_in[0]) < float(_side_x(max(c_in[1], arm_y), side_ys, side_xs)) + 0.10:
+                    ang += 3.0
+                    c_out, c_in, u = _sleeve(sh, pit, ang, P["sleeve_len"], P["cuff_w"], s)
             sp.update(sh=sh, c_out=c_out, c_in=c_in, u=u)
         elif sleeves == "vest":
             sh = _pt(s * (nw + P["strap_w"]), sd * 0.45)
@@ -432,8 +437,8 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
         hem_f = _pt(-max(gap, 0.012), length + P["hem_curve"] * 0.8)
         put(num["hem_f"], hem_f)
         e_top = lm[num["top"] - 1]
-        for j, t in zip(num["edge"], (0.66, 0.33)):
-            put(j, _lerp(e_top, hem_f, 1.0 - t))
+        for j, t in zip(num["edge"], (0.67, 0.33)):  # edge = (lower, upper), as the contour climbs
+            put(j, _lerp(e_top, hem_f, t))
     if sleeves == "sling":
         tilt = P["strap_tilt"]
         strap_len = top_y + 0.04
@@ -512,7 +517,7 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
             outline.L(mirror(q))
         outline.L(mirror(num["hem_f"]), True)
     elif is_out:
-        outline.P(_pt(0.0, length + P["hem_curve"] * 0.8))
+        outline.L(num["hem_f"]).L(mirror(num["hem_f"]))
     else:
         outline.L(num["hem_c"])
     side_chain(1)
@@ -570,11 +575,11 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
             hidden[4] = True
     g = Garment(cat, lm, hidden, selfocc, polygons, details, inner, anchors)
     if view == "side":
-        g = _side_view(g, side_pts, num, sleeves, mirror, facing, P)
+        g = _side_view(g, side_pts, num, sleeves, mirror, facing, P, lambda y: _side_x(y, side_ys, side_xs))
     return g
 
 
-def _side_view(g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: dict[str, float]) -> Garment:  # type: ignore[no-untyped-def]
+def _side_view(g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: dict[str, float], half_width) -> Garment:  # type: ignore[no-untyped-def]
     """Turn a front view into a three-quarter/side view: narrower, the far sleeve tucked behind the body."""
     squeeze = 0.62 + 0.18 * P.get("neck_round", 0.5)
     far = -facing
@@ -594,13 +599,13 @@ def _side_view(g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: 
         hem = sp["hem"]
         sh = sp["sh"]
         # occluded sleeve landmarks: hanging straight down just inside the body's far side
-        inner_x = pit[0] * 0.80
         y0, y1 = pit[1] + 0.05, hem[1] - 0.08
         for q in sorted(far_ids):
             if q == j(num["pit"]) - 1:
                 continue
             y = float(np.clip(lm[q, 1], y0, y1)) if y1 > y0 else y0
-            lm[q] = _pt(inner_x + far * 0.04 * ((q * 7) % 3), y)
+            x = far * float(half_width(y)) * (0.62 + 0.05 * ((q * 7) % 3))
+            lm[q] = _pt(x, y)
             selfocc[q] = True
         # the far shoulder drops to the armpit line; the outline follows the body
         lm[j(num["sh"]) - 1] = _pt(sh[0] * 0.94, sh[1])
@@ -614,12 +619,13 @@ def _side_view(g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: 
         return p * sq
 
     out = Garment(g.category, lm, g.view_hidden.copy(), selfocc, polygons, g.details, g.inner, g.anchors).transformed(squeeze_fn)
-    # the front features turn towards the viewer's side
+    # the front features turn towards the viewer's side (where they stay inside the garment)
     shift = facing * 0.22 * (1.0 - squeeze)
-    front_ids = [2, 3, 4]  # 0-based 3, 4, 5 (front neckline)
-    for q in front_ids:
-        if not out.view_hidden[q] and g.category not in OUTWEAR:
-            out.landmarks[q, 0] += shift
+    if g.category not in OUTWEAR:
+        for q in (2, 3, 4):  # 0-based: the front neckline 3, 4, 5
+            moved = out.landmarks[q] + (shift, 0.0)
+            if not out.view_hidden[q] and points_in_polygon(moved[None], out.polygons[0])[0]:
+                out.landmarks[q] = moved
     return out
 
 
@@ -669,7 +675,7 @@ def _rebuild_without_far_sleeve(g: Garment, lm, far: int, cat: Category, num, sl
             c.L(mirror(q))
         c.L(mirror(num["hem_f"]), True)
     elif is_out:
-        c.P(_pt(0.0, float(lm[num["hem_f"] - 1, 1])))
+        c.L(num["hem_f"]).L(mirror(num["hem_f"]))
     else:
         c.L(num["hem_c"])
     chain(1)
