@@ -16,18 +16,26 @@ N_IMAGES = 2200  # about 3,900 items
 
 
 @functools.lru_cache(maxsize=1)
-def _items() -> tuple[np.ndarray, np.ndarray]:
+def _items() -> tuple[np.ndarray, np.ndarray, int]:
     cats, attrs = [], []
+    lost_products = 0
     for spec in plan_split("train", N_IMAGES, seed=11, size=512):
-        for it in render_scene(spec, draw=False).annotation.items:
+        items = render_scene(spec, draw=False).annotation.items
+        lost_products += bool({s.style for s in spec.shown if s.style > 0} - {it.style for it in items})
+        for it in items:
             cats.append(int(it.category))
             attrs.append([getattr(it, a) for a in ATTRIBUTES])
-    return np.array(cats), np.array(attrs)
+    return np.array(cats), np.array(attrs), lost_products
+
+
+def test_every_planned_product_is_annotated() -> None:
+    """So every style > 0 consumer item keeps its shop partner (the planner puts each style on both sides)."""
+    assert _items()[2] == 0
 
 
 @pytest.mark.parametrize("attr", ATTRIBUTES)
 def test_attribute_shares_match_the_figure(attr: str) -> None:
-    _, attrs = _items()
+    _, attrs, _ = _items()
     col = attrs[:, ATTRIBUTES.index(attr)]
     got = [100.0 * float((col == lvl).mean()) for lvl in (1, 2, 3)]
     want = ATTRIBUTE_SHARES[attr]
@@ -36,7 +44,7 @@ def test_attribute_shares_match_the_figure(attr: str) -> None:
 
 
 def test_category_frequencies_match_the_figure() -> None:
-    cats, _ = _items()
+    cats, _, _ = _items()
     total = sum(CATEGORY_COUNTS.values())
     got = np.bincount(cats, minlength=14)[1:] / len(cats) * 100
     want = np.array([CATEGORY_COUNTS[c] / total * 100 for c in range(1, 14)])

@@ -15,8 +15,9 @@ dataset's frequencies, landmarks where the definition figure puts them, masks, o
 and consumer images grouped by pair_id with styled identities for retrieval, and the scale /
 occlusion / zoom-in / viewpoint attributes measured from what was drawn.
 
-The output is the same for a seed whatever --workers is. --no-images writes annotations only
-(fast, for scale tests of the readers; `df2kit validate --no-images` checks them)."""
+The output is the same for a seed whatever --workers is, and passes `df2kit validate` with no
+error (--quirks adds warnings only). --no-images writes annotations only, the same ones: fast,
+for scale tests of the readers (`df2kit stats`); validate expects the images too."""
 EXAMPLES = """\
 df2kit synth out/df2-synth --train 2000 --validation 500 --test 200
 df2kit synth out/big --train 300000 --no-images --seed 1

@@ -64,8 +64,8 @@ def smooth_contour(ctrl: np.ndarray, corner: np.ndarray, samples: int = 4, tensi
     sampled ``samples`` times, so the index rule holds everywhere.
     """
     p = np.asarray(ctrl, dtype=np.float64)
-    nxt = np.roll(p, -1, axis=0)
-    prv = np.roll(p, 1, axis=0)
+    nxt = np.concatenate([p[1:], p[:1]])
+    prv = np.concatenate([p[-1:], p[:-1]])
     tan = (nxt - prv) * tension
     # no loops between close points: a tangent is never longer than the shorter of its two segments
     seg_next = np.hypot(*(nxt - p).T)
@@ -77,7 +77,7 @@ def smooth_contour(ctrl: np.ndarray, corner: np.ndarray, samples: int = 4, tensi
     # at a corner the outgoing tangent follows the chord to the next point, the incoming one the chord from
     # the previous point; a zero tangent at the corner gives the same straight look at lower cost
     t_out = np.where(c[:, None], 0.0, tan)
-    t_in = np.roll(t_out, -1, axis=0)
+    t_in = np.concatenate([t_out[1:], t_out[:1]])
     # clamp smooth tangents where a neighbour is a corner, so curves do not overshoot into the corner
     return _hermite(p, t_out, t_in, nxt, samples)
 
@@ -225,6 +225,14 @@ def points_in_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     pts = np.asarray(pts, dtype=np.float64)
     if len(pts) == 0 or len(poly) < 3:
         return np.zeros(len(pts), dtype=bool)
+    lo, hi = poly.min(axis=0), poly.max(axis=0)
+    cand = (pts[:, 0] >= lo[0]) & (pts[:, 0] <= hi[0]) & (pts[:, 1] >= lo[1]) & (pts[:, 1] <= hi[1])
+    if not cand.any():
+        return cand
+    if not cand.all():
+        out = np.zeros(len(pts), dtype=bool)
+        out[cand] = points_in_polygon(pts[cand], poly)
+        return out
     x, y = pts[:, 0:1], pts[:, 1:2]
     nxt = np.concatenate([poly[1:], poly[:1]])
     x1, y1 = poly[:, 0][None, :], poly[:, 1][None, :]

@@ -18,7 +18,7 @@ import functools
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from .identity import Look
 
@@ -218,6 +218,7 @@ def draw_garment(
     logo: np.ndarray | None = None,
     folds: list[np.ndarray] = (),  # type: ignore[assignment]
     line_width: int = 1,
+    shading: float = 0.0,
 ) -> None:
     """Paint one garment (pixel-space shapes) with its look; prints follow person units through ``inv_h``."""
     w, h = img.size
@@ -259,6 +260,12 @@ def draw_garment(
         noise = _tiled_noise(bw, bh, x0, y0)
         dark = Image.new("RGB", (bw, bh), shade(c1, 1.0 - 0.45 * look.texture))
         layer = Image.composite(layer, dark, noise.point(lambda v: 255 if v > 125 else int(255 * (1 - look.texture))))
+    if shading > 0:
+        # round the garment a little: darker towards its left and right edges
+        t = np.linspace(-1.0, 1.0, bw)
+        row = (255 * (1.0 - shading * t * t)).astype(np.uint8)
+        grad = Image.fromarray(np.repeat(row[None, :, None], 3, axis=2), "RGB").resize((bw, bh), Image.NEAREST)
+        layer = ImageChops.multiply(layer, grad)
     ld = ImageDraw.Draw(layer)
     inside = shade(c1, 0.62)
     for p in inner:

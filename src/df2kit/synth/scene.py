@@ -189,10 +189,11 @@ def _layer_of(cat: Category) -> int:
 def _body(garments: list[Garment], arm_angles: tuple[float, float], view: str, squeeze: float, rng: np.random.Generator):  # type: ignore[no-untyped-def]
     """Skin shapes under the garments (torso, arms, legs, shoes) and the head; person units."""
     under: list[tuple[str, np.ndarray]] = []
-    torso = np.array(
-        [(-0.74, 0.10), (0.74, 0.10), (0.62, 0.80), (0.55, 1.40), (0.66, 2.00), (0.52, 2.40), (-0.52, 2.40), (-0.66, 2.00), (-0.55, 1.40), (-0.62, 0.80)]
-    )
+    half = [(0.16, -0.02), (0.45, 0.06), (0.72, 0.14), (0.80, 0.24), (0.66, 0.70), (0.56, 1.40), (0.66, 2.00), (0.52, 2.40)]
+    torso = np.array([(-x, y) for x, y in half] + [(x, y) for x, y in reversed(half)])
     under.append(("skin", torso))
+    for s in (-1, 1):  # shoulder caps
+        under.append(("skin", _ellipse(s * 0.76, 0.30, 0.17, 0.20, 14)))
     cuff = {}
     armhole = {}
     legs = None
@@ -262,8 +263,19 @@ def _body(garments: list[Garment], arm_angles: tuple[float, float], view: str, s
 
 
 def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
-    """Compose, annotate and (unless ``draw=False``) draw one image."""
-    rng = np.random.default_rng([spec.seed, 1])
+    """Compose, annotate and (unless ``draw=False``) draw one image.
+
+    A product (style > 0) always ends up annotated: a framing that loses one is drawn again (a few tries)."""
+    wanted = {s.style for s in spec.shown if s.style > 0}
+    for attempt in range(4):
+        res = _render(spec, draw, attempt)
+        if wanted <= {it.style for it in res.annotation.items}:
+            break
+    return res
+
+
+def _render(spec: ImageSpec, draw: bool, attempt: int) -> SceneResult:
+    rng = np.random.default_rng([spec.seed, 1, attempt] if attempt else [spec.seed, 1])
     drng = np.random.default_rng([spec.seed, 2])
     source = spec.source
     shown = list(spec.shown)
@@ -336,6 +348,9 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
     gboxes = [_bbox(w.garment.polygons) for w in worn]
     allbox = _bbox([b.reshape(2, 2) for b in gboxes] + ([p for _, p in under] if under else []))
     pbox = gboxes[product_idx]
+    shown_idx = [i for i, w in enumerate(worn) if any(w.identity is x.identity for x in shown)]
+    if len(shown_idx) > 1:  # two products: frame them both
+        pbox = np.concatenate([np.min([gboxes[i][:2] for i in shown_idx], axis=0), np.max([gboxes[i][2:] for i in shown_idx], axis=0)])
     pcat = worn[product_idx].identity.category
     kind = "flat"
     if flat:
@@ -348,6 +363,8 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
             kinds["lower"] = 0.26
         if source == "shop":
             kinds = {"product": 0.36, "full": 0.34, **({"upper": 0.30} if pcat not in BOTTOMS else {"lower": 0.30})}
+        if len(shown_idx) > 1:
+            kinds = {k: v for k, v in kinds.items() if k in ("full", "product")}
         kind = _choice(rng, kinds)
         x0, x1 = allbox[0], allbox[2]
         if kind == "full":
@@ -386,7 +403,7 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
     h = _homography(scale, theta, centre, target, persp, float(max(W, H)))
     # zoom-in: sometimes push the product across a border
     p_cut = 0.20 if source == "shop" else 0.42
-    if rng.random() < p_cut:
+    if rng.random() < p_cut and len(shown_idx) == 1:
         pp = apply_homography(h, np.vstack(worn[product_idx].garment.polygons))
         lo, hi = pp.min(axis=0), pp.max(axis=0)
         if source == "shop":  # a shop photo trims a little at the bottom or the sides, never the top
@@ -555,7 +572,7 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         pts = g.landmarks
         rounded = np.round(pts)
         inside = (pts[:, 0] >= 0) & (pts[:, 1] >= 0) & (pts[:, 0] <= W) & (pts[:, 1] <= H) & ~g.view_hidden
-        if inside.any():
+        if inside.any() and (rec["outside"] > 0 or cutters):
             # a landmark whose bit of the item was too small to keep in the mask is not labelled
             near = np.zeros(len(pts), dtype=bool)
             for p in pieces:
@@ -671,7 +688,10 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
                 a = np.array([drng.uniform(bb[0], bb[2]) * 0.8, drng.uniform(bb[1], bb[3])])
                 b = a + np.array([drng.normal(0, 0.15), drng.uniform(0.2, 0.6)])
                 folds.append(to_px(np.array([a, b])))
-        draw_garment(img, g.polygons, look, inv_h, inner=g.inner, details=g.details, logo=logo, folds=folds, line_width=lw)
+        draw_garment(
+            img, g.polygons, look, inv_h, inner=g.inner, details=g.details, logo=logo, folds=folds, line_width=lw,
+            shading=0.08 if flat else float(drng.uniform(0.12, 0.3)),
+        )  # fmt: skip
     d = ImageDraw.Draw(img)
     for s in over:
         if s.kind == "head":
