@@ -85,9 +85,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{ours_cpu / target:.2f}" if target else "-",
             )
         )
-    print(f"df2kit synth on one core, medians of {args.repeats} runs ({args.images} images / {args.annotations} annotation files per run)")
+    print(
+        f"df2kit synth on one core, medians of {args.repeats} runs ({args.images} images / {args.annotations} annotation files per run)"
+    )
     print("rates per CPU-second of the process (the machine may be shared: wall-clock rates are shown beside)")
-    print(format_table(["job", "synth", "synth (wall)", "write-only floor", "synth / floor", "target", "synth / target"], rows))
+    print(
+        format_table(
+            ["job", "synth", "synth (wall)", "write-only floor", "synth / floor", "target", "synth / target"], rows
+        )
+    )
     if args.two_cores:
         with tempfile.TemporaryDirectory() as d:
             t = time.perf_counter()

@@ -8,7 +8,7 @@ import pytest
 
 from df2kit.synth import synthesize
 
-QUIRKY = dict(train=40, validation=90, test=6, seed=7, size=160, quirks=True)
+QUIRKY = {"train": 40, "validation": 90, "test": 6, "seed": 7, "size": 160, "quirks": True}
 
 
 @pytest.fixture(scope="session")

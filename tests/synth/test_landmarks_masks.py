@@ -46,7 +46,9 @@ def test_every_labelled_landmark_is_inside_its_mask(quirks: bool) -> None:
             lm = item.landmarks
             lab = lm[:, 2] > 0
             ok = _near(lm[lab, :2], list(item.segmentation), 1.0)
-            assert ok.all(), f"{spec.stem} {item.key} {item.category.dataset_name}: landmarks {np.flatnonzero(lab)[~ok] + 1} outside the mask"
+            assert ok.all(), (
+                f"{spec.stem} {item.key} {item.category.dataset_name}: landmarks {np.flatnonzero(lab)[~ok] + 1} outside the mask"
+            )
             assert (lm[~lab, :2] == 0).all(), "unlabelled landmarks have x = y = 0"
             checked += int(lab.sum())
     assert checked > 10 * N_SCENES
@@ -62,7 +64,9 @@ def test_visibility_follows_what_is_drawn_over_the_item() -> None:
             assert not _deep_inside(lm[vis, :2], over, 1.0).any(), f"{spec.stem} {item.key}: a v=2 landmark is covered"
             # an occluded one is under something, or behind the garment itself (side views)
             under = _near(lm[occ, :2], over, 1.0) | selfocc[occ]
-            assert under.all(), f"{spec.stem} {item.key}: v=1 landmarks {np.flatnonzero(occ)[~under] + 1} are not covered"
+            assert under.all(), (
+                f"{spec.stem} {item.key}: v=1 landmarks {np.flatnonzero(occ)[~under] + 1} are not covered"
+            )
             n_occluded += int(occ.sum())
             n_visible += int(vis.sum())
     assert n_occluded > 0.05 * (n_occluded + n_visible)

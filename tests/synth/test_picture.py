@@ -32,7 +32,14 @@ def test_skeleton_drawn_over_the_image_runs_on_the_garment(cat: Category) -> Non
     plain = np.asarray(img, dtype=np.int16)
     inside = _mask(img.size, item.segmentation)
     # a little slack: skeleton edges cut corners of concave outlines (necklines, armholes)
-    grown = np.asarray(Image.fromarray(inside.astype(np.uint8) * 255).filter(__import__("PIL.ImageFilter").ImageFilter.MaxFilter(5))) > 0
+    grown = (
+        np.asarray(
+            Image.fromarray(inside.astype(np.uint8) * 255).filter(
+                __import__("PIL.ImageFilter").ImageFilter.MaxFilter(5)
+            )
+        )
+        > 0
+    )
     lm = item.landmarks
     n_edges = on = 0
     for a, b in cat.skeleton:

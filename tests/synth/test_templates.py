@@ -115,9 +115,7 @@ def test_back_view_hides_the_front(cat: Category) -> None:
             assert g.view_hidden.sum() > 3
 
 
-@pytest.mark.parametrize(
-    "cat", [c for c in UPPER if "SLEEVE" in c.name], ids=lambda c: c.name.lower()
-)
+@pytest.mark.parametrize("cat", [c for c in UPPER if "SLEEVE" in c.name], ids=lambda c: c.name.lower())
 def test_side_view_tucks_the_far_sleeve_behind_the_body(cat: Category) -> None:
     for g in _garments(cat, "side", 4):
         occ = g.self_occluded

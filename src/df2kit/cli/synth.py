@@ -48,9 +48,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--validation", type=_count, default=0, metavar="N", help="validation images (default 0)")
     p.add_argument("--test", type=_count, default=0, metavar="N", help="test images, no annotations (default 0)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument("--size", type=_size, default=512, metavar="PX", help="long side of every image in pixels (default 512)")
+    p.add_argument(
+        "--size", type=_size, default=512, metavar="PX", help="long side of every image in pixels (default 512)"
+    )
     p.add_argument("--no-images", action="store_true", help="write annotations only")
-    p.add_argument("--quirks", action="store_true", help="add the real files' oddities (all of them give warnings only)")
+    p.add_argument(
+        "--quirks", action="store_true", help="add the real files' oddities (all of them give warnings only)"
+    )
     add_workers(p)
     add_json(p)
 

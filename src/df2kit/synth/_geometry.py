@@ -25,16 +25,16 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "smooth_contour",
-    "smooth_polyline",
     "apply_homography",
     "clip_halfplane",
     "clip_to_rect",
-    "subtract_strip",
-    "points_in_polygon",
     "distance_to_boundary",
-    "signed_area",
     "is_simple",
+    "points_in_polygon",
+    "signed_area",
+    "smooth_contour",
+    "smooth_polyline",
+    "subtract_strip",
 ]
 
 

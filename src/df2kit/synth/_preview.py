@@ -9,7 +9,6 @@ True
 
 from __future__ import annotations
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from ..structures.records import ImageAnnotation
@@ -17,7 +16,9 @@ from ..structures.records import ImageAnnotation
 __all__ = ["overlay", "sample_grid"]
 
 
-def overlay(img: Image.Image, ann: ImageAnnotation, *, masks: bool = True, boxes: bool = True, radius: int = 2) -> Image.Image:
+def overlay(
+    img: Image.Image, ann: ImageAnnotation, *, masks: bool = True, boxes: bool = True, radius: int = 2
+) -> Image.Image:
     """A copy of ``img`` with each item's mask (tinted), box, skeleton and landmarks (v = 2 filled, v = 1 hollow)."""
     out = img.convert("RGB").copy()
     if masks:
@@ -52,30 +53,33 @@ def overlay(img: Image.Image, ann: ImageAnnotation, *, masks: bool = True, boxes
     return out
 
 
-def sample_grid(pairs: list[tuple[Image.Image, ImageAnnotation]], *, columns: int = 4, cell: int = 256, annotate: bool = True) -> Image.Image:
+def sample_grid(
+    pairs: list[tuple[Image.Image, ImageAnnotation]], *, columns: int = 4, cell: int = 256, annotate: bool = True
+) -> Image.Image:
     """Images (annotated) letterboxed into ``cell``-pixel squares, ``columns`` per row."""
     rows = (len(pairs) + columns - 1) // columns
     grid = Image.new("RGB", (columns * cell, rows * cell), (24, 24, 24))
     for k, (img, ann) in enumerate(pairs):
         im = overlay(img, ann, radius=max(2, round(max(img.size) / cell * 2))) if annotate else img
         f = cell / max(im.size)
-        im = im.resize((max(1, round(im.size[0] * f)), max(1, round(im.size[1] * f))), Image.LANCZOS)
+        im = im.resize((max(1, round(im.size[0] * f)), max(1, round(im.size[1] * f))), Image.Resampling.LANCZOS)
         x = (k % columns) * cell + (cell - im.size[0]) // 2
         y = (k // columns) * cell + (cell - im.size[1]) // 2
         grid.paste(im, (x, y))
     return grid
 
 
-def readme_picture(path: str, *, seed: int = 2, pairs: int = 4, columns: int = 4, cell: int = 256) -> None:
+def readme_picture(path: str, *, seed: int = 1, pairs: int = 4, columns: int = 4, cell: int = 256) -> None:
     """The README's sample: the first images of a few pair_ids of a synthetic validation split, annotated
     (each row a pair_id: consumer photos, then shop photos)."""
     from .generate import plan_split
     from .scene import render_scene
 
-    specs = plan_split("validation", 80, seed=seed, size=512)
+    specs = plan_split("validation", 120, seed=seed, size=512)
     rows: list[tuple[Image.Image, ImageAnnotation]] = []
-    for pid in sorted({s.pair_id for s in specs})[:pairs]:
-        group = [s for s in specs if s.pair_id == pid][:columns]
+    groups = [[s for s in specs if s.pair_id == pid] for pid in sorted({s.pair_id for s in specs})]
+    for group in [g for g in groups if len(g) >= columns - 1][:pairs]:
+        group = group[:columns]
         row = []
         for s in group:
             res = render_scene(s)

@@ -20,19 +20,19 @@ view is rendered); ``tests/synth`` checks the shares on a few thousand items.
 from __future__ import annotations
 
 __all__ = [
-    "SCALE_THRESHOLDS",
     "OCCLUSION_THRESHOLDS",
-    "ZOOM_THRESHOLDS",
-    "scale_level",
-    "occlusion_level",
-    "zoom_level",
+    "SCALE_THRESHOLDS",
     "VIEW_FLAT",
     "VIEW_FRONT",
     "VIEW_SIDE_OR_BACK",
+    "ZOOM_THRESHOLDS",
+    "occlusion_level",
+    "scale_level",
+    "zoom_level",
 ]
 
 #: Visible mask area / image area: below the first -> small (1), below the second -> moderate (2), else large.
-SCALE_THRESHOLDS = (0.08, 0.21)
+SCALE_THRESHOLDS = (0.077, 0.20)
 #: Covered share of the in-image silhouette: below the first -> slight (1), below the second -> medium, else heavy.
 OCCLUSION_THRESHOLDS = (0.03, 0.50)
 #: Share of the silhouette outside the image: below the first -> none (1), below the second -> medium, else large.

@@ -22,9 +22,10 @@ from __future__ import annotations
 import io
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -35,14 +36,13 @@ from .._table import format_table
 from ..errors import DF2Error
 from ..io.native import write_annotation
 from ..io.scan import _cpu_count, _mp_context
-from ..layout import CATEGORIES, Category
+from ..layout import Category
 from ..structures.records import ImageAnnotation
-from ._targets import CATEGORY_COUNTS
 from .identity import FAMILIES_PER_CATEGORY, Identity, product_identity, style_variant
 from .scene import QUIRKS, ImageSpec, SceneResult, ShownItem, render_scene
 from .templates import BOTTOMS, DRESSES, OUTWEAR, TOPS
 
-__all__ = ["SynthSummary", "SplitSummary", "synthesize", "plan_split", "generate_image", "render_spec", "SPLIT_NAMES"]
+__all__ = ["SPLIT_NAMES", "SplitSummary", "SynthSummary", "generate_image", "plan_split", "render_spec", "synthesize"]
 
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -89,7 +89,10 @@ class SynthSummary:
         return asdict(self)
 
     def format(self) -> str:
-        rows = [(s.split, s.images, s.annotations, s.items, s.pair_ids, f"{s.first_stem}..{s.last_stem}") for s in self.splits]
+        rows = [
+            (s.split, s.images, s.annotations, s.items, s.pair_ids, f"{s.first_stem}..{s.last_stem}")
+            for s in self.splits
+        ]
         head = f"{self.root}: seed {self.seed}, {self.size} px, {'images and annotations' if self.images_written else 'annotations only'}"
         if self.quirks:
             head += ", with real-data quirks"
@@ -113,6 +116,24 @@ def _companion_category(first: Category, rng: np.random.Generator) -> Category:
     else:
         cats, p = _weights(PRODUCT_WEIGHTS, OUTWEAR)
     return cats[int(rng.choice(len(cats), p=p))]
+
+
+def _side_styles(rng: np.random.Generator, n_styles: int, k: int) -> list[int]:
+    """Styles of one side's k images: every style once, then random ones, shuffled."""
+    s = list(range(1, n_styles + 1))
+    s += [int(x) for x in rng.integers(1, n_styles + 1, max(0, k - n_styles))]
+    s = s[:k]
+    rng.shuffle(s)
+    return s
+
+
+def _with_second(rng: np.random.Generator, has_second: bool, k: int) -> list[bool]:
+    """Which of one side's k images also show the second product (at least one does)."""
+    if not has_second or k == 0:
+        return [False] * k
+    flags = [bool(rng.random() < 0.5) for _ in range(k)]
+    flags[int(rng.integers(k))] = True
+    return flags
 
 
 def plan_split(split: str, n: int, *, seed: int = 0, size: int = 512, quirks: bool = False) -> list[ImageSpec]:
@@ -150,25 +171,10 @@ def plan_split(split: str, n: int, *, seed: int = 0, size: int = 512, quirks: bo
             second = product_identity(c2, int(rng.integers(FAMILIES_PER_CATEGORY)), int(rng.integers(2**31)))
         paired = n_user >= 1 and n_shop >= 1
 
-        def side_styles(k: int) -> list[int]:
-            s = list(range(1, n_styles + 1))
-            s += [int(x) for x in rng.integers(1, n_styles + 1, max(0, k - n_styles))]
-            s = s[:k]
-            rng.shuffle(s)
-            return s
-
-        user_styles = side_styles(n_user)
-        shop_styles = side_styles(n_shop)
-
-        def with_second(k: int) -> list[bool]:
-            if second is None or k == 0:
-                return [False] * k
-            flags = [bool(rng.random() < 0.5) for _ in range(k)]
-            flags[int(rng.integers(k))] = True
-            return flags
-
-        user_second = with_second(n_user)
-        shop_second = with_second(n_shop)
+        user_styles = _side_styles(rng, n_styles, n_user)
+        shop_styles = _side_styles(rng, n_styles, n_shop)
+        user_second = _with_second(rng, second is not None, n_user)
+        shop_second = _with_second(rng, second is not None, n_shop)
         for source, styles, seconds in (("user", user_styles, user_second), ("shop", shop_styles, shop_second)):
             for st, sec in zip(styles, seconds):
                 number += 1
@@ -184,7 +190,9 @@ def plan_split(split: str, n: int, *, seed: int = 0, size: int = 512, quirks: bo
                 if sec and second is not None:
                     shown.append(ShownItem(second, n_styles + 1))
                 img_seed = int(np.random.default_rng([int(seed), code, pair_id, number]).integers(2**62))
-                specs.append(ImageSpec(f"{number:06d}", pair_id, source, img_seed, tuple(shown), int(size), image_quirks))
+                specs.append(
+                    ImageSpec(f"{number:06d}", pair_id, source, img_seed, tuple(shown), int(size), image_quirks)
+                )
     return specs
 
 
@@ -218,7 +226,13 @@ def generate_image(
         cat = Category(int(category))
     ident = product_identity(cat, int(rng.integers(FAMILIES_PER_CATEGORY)), int(rng.integers(2**31)))
     spec = ImageSpec(
-        stem, int(pair_id), source, int(rng.integers(2**62)), (ShownItem(ident, int(style)),), int(size), QUIRKS if quirks else ()
+        stem,
+        int(pair_id),
+        source,
+        int(rng.integers(2**62)),
+        (ShownItem(ident, int(style)),),
+        int(size),
+        QUIRKS if quirks else (),
     )
     res = render_scene(spec, draw=True)
     assert res.image is not None
@@ -320,4 +334,6 @@ def synthesize(
                 last_stem=specs[-1].stem,
             )
         )
-    return SynthSummary(str(root), int(seed), int(size), bool(images), bool(quirks), tuple(summaries), time.perf_counter() - t0)
+    return SynthSummary(
+        str(root), int(seed), int(size), bool(images), bool(quirks), tuple(summaries), time.perf_counter() - t0
+    )

@@ -18,22 +18,30 @@ import functools
 import math
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw
+from PIL import Image, ImageDraw
 
 from .identity import Look
 
 __all__ = [
-    "SKIN_TONES",
     "HAIR_COLOURS",
+    "SKIN_TONES",
     "background",
+    "camera_effects",
     "draw_garment",
     "fill",
-    "camera_effects",
-    "shade",
     "mix",
+    "shade",
 ]
 
-SKIN_TONES = ((255, 219, 172), (241, 194, 125), (224, 172, 105), (198, 134, 66), (141, 85, 36), (92, 58, 32), (233, 190, 170))
+SKIN_TONES = (
+    (255, 219, 172),
+    (241, 194, 125),
+    (224, 172, 105),
+    (198, 134, 66),
+    (141, 85, 36),
+    (92, 58, 32),
+    (233, 190, 170),
+)
 HAIR_COLOURS = ((20, 16, 14), (60, 40, 25), (110, 75, 40), (170, 130, 70), (200, 170, 110), (90, 90, 90), (140, 40, 30))
 
 Colour = tuple[int, int, int]
@@ -59,10 +67,10 @@ def _noise_big(seed: int = 12345) -> Image.Image:
     rng = np.random.default_rng(seed)
     size = 1024
     a = rng.normal(128, 40, (size // 8, size // 8)).clip(0, 255).astype(np.uint8)
-    small = Image.fromarray(a, "L").resize((size // 2, size // 2), Image.BILINEAR)
+    small = Image.fromarray(a, "L").resize((size // 2, size // 2), Image.Resampling.BILINEAR)
     fine = rng.normal(0, 18, (size // 2, size // 2))
     b = (np.asarray(small, dtype=np.float64) + fine).clip(0, 255).astype(np.uint8)
-    return Image.fromarray(b, "L").resize((size, size), Image.BILINEAR)
+    return Image.fromarray(b, "L").resize((size, size), Image.Resampling.BILINEAR)
 
 
 def _tiled_noise(w: int, h: int, ox: int = 0, oy: int = 0) -> Image.Image:
@@ -101,8 +109,8 @@ def _gradient(w: int, h: int, a: Colour, b: Colour, vertical: bool = True) -> Im
     t = np.linspace(0.0, 1.0, n)[:, None]
     row = (np.array(a)[None, :] * (1 - t) + np.array(b)[None, :] * t).astype(np.uint8)
     if vertical:
-        return Image.fromarray(row[:, None, :].repeat(1, axis=1), "RGB").resize((w, h), Image.NEAREST)
-    return Image.fromarray(row[None, :, :], "RGB").resize((w, h), Image.NEAREST)
+        return Image.fromarray(row[:, None, :].repeat(1, axis=1), "RGB").resize((w, h), Image.Resampling.NEAREST)
+    return Image.fromarray(row[None, :, :], "RGB").resize((w, h), Image.Resampling.NEAREST)
 
 
 def _rand_colour(rng: np.random.Generator, lo: int = 30, hi: int = 230) -> Colour:
@@ -176,8 +184,8 @@ def _pattern_index(u: np.ndarray, v: np.ndarray, look: Look) -> np.ndarray | Non
     if kind == "vstripe":
         return (np.mod(u / p, 1.0) < look.duty).astype(np.uint8)
     if kind == "dstripe":
-        a = math.radians(look.angle or 45.0)
-        return (np.mod((u * math.cos(a) + v * math.sin(a)) / p, 1.0) < look.duty).astype(np.uint8)
+        ang = math.radians(look.angle or 45.0)
+        return (np.mod((u * math.cos(ang) + v * math.sin(ang)) / p, 1.0) < look.duty).astype(np.uint8)
     if kind == "check":
         a = np.mod(u / p, 1.0) < 0.5
         b = np.mod(v / p, 1.0) < 0.5
@@ -192,11 +200,33 @@ def _pattern_index(u: np.ndarray, v: np.ndarray, look: Look) -> np.ndarray | Non
 
 
 _LOGOS = (
-    [(0.0, -1.0), (0.29, -0.4), (0.95, -0.31), (0.47, 0.15), (0.59, 0.81), (0.0, 0.5), (-0.59, 0.81), (-0.47, 0.15), (-0.95, -0.31), (-0.29, -0.4)],
-    [(math.cos(t) , math.sin(t)) for t in np.linspace(0, 2 * math.pi, 16, endpoint=False)],
+    [
+        (0.0, -1.0),
+        (0.29, -0.4),
+        (0.95, -0.31),
+        (0.47, 0.15),
+        (0.59, 0.81),
+        (0.0, 0.5),
+        (-0.59, 0.81),
+        (-0.47, 0.15),
+        (-0.95, -0.31),
+        (-0.29, -0.4),
+    ],
+    [(math.cos(t), math.sin(t)) for t in np.linspace(0, 2 * math.pi, 16, endpoint=False)],
     [(-1.0, -0.6), (1.0, -0.6), (1.0, 0.6), (-1.0, 0.6)],
     [(0.0, -1.0), (1.0, 0.8), (-1.0, 0.8)],
-    [(-1.0, -0.25), (1.0, -0.25), (1.0, 0.25), (-1.0, 0.25), (-0.25, 0.25), (-0.25, 1.0), (0.25, 1.0), (0.25, -1.0), (-0.25, -1.0), (-0.25, -0.25)],
+    [
+        (-1.0, -0.25),
+        (1.0, -0.25),
+        (1.0, 0.25),
+        (-1.0, 0.25),
+        (-0.25, 0.25),
+        (-0.25, 1.0),
+        (0.25, 1.0),
+        (0.25, -1.0),
+        (-0.25, -1.0),
+        (-0.25, -0.25),
+    ],
     [(-1.0, -1.0), (-0.3, -1.0), (0.0, -0.2), (0.3, -1.0), (1.0, -1.0), (0.3, 1.0), (-0.3, 1.0)],
 )
 
@@ -223,10 +253,10 @@ def draw_garment(
     """Paint one garment (pixel-space shapes) with its look; prints follow person units through ``inv_h``."""
     w, h = img.size
     allp = np.vstack([p for p in polys if len(p)])
-    x0 = max(int(math.floor(allp[:, 0].min())) - 1, 0)
-    y0 = max(int(math.floor(allp[:, 1].min())) - 1, 0)
-    x1 = min(int(math.ceil(allp[:, 0].max())) + 2, w)
-    y1 = min(int(math.ceil(allp[:, 1].max())) + 2, h)
+    x0 = max(math.floor(allp[:, 0].min()) - 1, 0)
+    y0 = max(math.floor(allp[:, 1].min()) - 1, 0)
+    x1 = min(math.ceil(allp[:, 0].max()) + 2, w)
+    y1 = min(math.ceil(allp[:, 1].max()) + 2, h)
     if x1 - x0 < 1 or y1 - y0 < 1:
         return
     bw, bh = x1 - x0, y1 - y0
@@ -248,24 +278,27 @@ def draw_garment(
         U = (X * hh[0, 0] + Y * hh[0, 1] + hh[0, 2]) / den
         V = (X * hh[1, 0] + Y * hh[1, 1] + hh[1, 2]) / den
         idx = _pattern_index(U, V, look)
+    # shading rounds the garment a little: darker towards its left and right edges
     if idx is None:
-        layer = Image.new("RGB", (bw, bh), c1)
+        if shading > 0:
+            t = np.linspace(-1.0, 1.0, bw)
+            row = np.array(c1, dtype=np.float64)[None, :] * (1.0 - shading * t * t)[:, None]
+            layer = Image.fromarray(row.astype(np.uint8)[None], "RGB").resize((bw, bh), Image.Resampling.NEAREST)
+        else:
+            layer = Image.new("RGB", (bw, bh), c1)
     else:
         pal = np.array([c1, mix(c1, look.c2, 0.55), look.c2], dtype=np.uint8)
         arr = pal[idx]
+        if shading > 0:
+            t = np.linspace(-1.0, 1.0, arr.shape[1])
+            arr = (arr * (1.0 - shading * t * t)[None, :, None]).astype(np.uint8)
         layer = Image.fromarray(arr, "RGB")
         if layer.size != (bw, bh):
-            layer = layer.resize((bw, bh), Image.BILINEAR)
+            layer = layer.resize((bw, bh), Image.Resampling.BILINEAR)
     if look.texture > 0:
         noise = _tiled_noise(bw, bh, x0, y0)
         dark = Image.new("RGB", (bw, bh), shade(c1, 1.0 - 0.45 * look.texture))
         layer = Image.composite(layer, dark, noise.point(lambda v: 255 if v > 125 else int(255 * (1 - look.texture))))
-    if shading > 0:
-        # round the garment a little: darker towards its left and right edges
-        t = np.linspace(-1.0, 1.0, bw)
-        row = (255 * (1.0 - shading * t * t)).astype(np.uint8)
-        grad = Image.fromarray(np.repeat(row[None, :, None], 3, axis=2), "RGB").resize((bw, bh), Image.NEAREST)
-        layer = ImageChops.multiply(layer, grad)
     ld = ImageDraw.Draw(layer)
     inside = shade(c1, 0.62)
     for p in inner:
@@ -306,7 +339,9 @@ def camera_effects(img: Image.Image, rng: np.random.Generator, strength: float) 
         # a soft blur: down and up again (a Gaussian blur costs ten times as much)
         w, h = img.size
         f = float(rng.uniform(1.3, 2.2))
-        img = img.resize((max(1, int(w / f)), max(1, int(h / f))), Image.BILINEAR).resize((w, h), Image.BILINEAR)
+        img = img.resize((max(1, int(w / f)), max(1, int(h / f))), Image.Resampling.BILINEAR).resize(
+            (w, h), Image.Resampling.BILINEAR
+        )
     if rng.random() < 0.5 * strength:
         w, h = img.size
         noise = _tiled_noise(w, h, int(rng.integers(0, 1024)), int(rng.integers(0, 1024)))

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -40,17 +40,17 @@ from ..layout import Category
 from ._geometry import points_in_polygon, smooth_contour, smooth_polyline
 
 __all__ = [
-    "Garment",
-    "Pose",
-    "PARAM_RANGES",
-    "TOPS",
-    "OUTWEAR",
     "BOTTOMS",
     "DRESSES",
+    "OUTWEAR",
+    "PARAM_RANGES",
+    "TOPS",
     "UPPER",
-    "sample_params",
-    "jitter_params",
+    "Garment",
+    "Pose",
     "build_garment",
+    "jitter_params",
+    "sample_params",
 ]
 
 View = Literal["front", "back", "side", "flat"]
@@ -97,7 +97,11 @@ for _c in _VEST:
     PARAM_RANGES[_c].update(neck_w=(0.30, 0.52), strap_w=(0.10, 0.28), front_depth=(0.20, 0.65))
 for _c in _SLING:
     PARAM_RANGES[_c].update(
-        neck_w=(0.38, 0.58), top_y=(0.25, 0.50), strap_w=(0.035, 0.07), front_depth=(0.05, 0.22), strap_tilt=(-0.15, 0.12)
+        neck_w=(0.38, 0.58),
+        top_y=(0.25, 0.50),
+        strap_w=(0.035, 0.07),
+        front_depth=(0.05, 0.22),
+        strap_tilt=(-0.15, 0.12),
     )
 PARAM_RANGES[Category.SHORTS] = {
     "waist_y": (1.38, 1.68),
@@ -175,7 +179,9 @@ class Garment:
         details = [(next(it), c, k) for _, c, k in self.details]
         inner = [next(it) for _ in self.inner]
         anchors = {k: next(it) for k in self.anchors}
-        return Garment(self.category, lm, self.view_hidden.copy(), self.self_occluded.copy(), polys, details, inner, anchors)
+        return Garment(
+            self.category, lm, self.view_hidden.copy(), self.self_occluded.copy(), polys, details, inner, anchors
+        )
 
 
 # ---- parameters -------------------------------------------------------------------------------------------
@@ -186,7 +192,9 @@ def sample_params(category: Category, rng: np.random.Generator) -> dict[str, flo
     return {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in PARAM_RANGES[Category(category)].items()}
 
 
-def jitter_params(category: Category, base: dict[str, float], rng: np.random.Generator, amount: float) -> dict[str, float]:
+def jitter_params(
+    category: Category, base: dict[str, float], rng: np.random.Generator, amount: float
+) -> dict[str, float]:
     """``base`` moved by up to ``amount`` of each range (clipped to the range): products of one family."""
     out = {}
     for k, (lo, hi) in PARAM_RANGES[Category(category)].items():
@@ -213,12 +221,12 @@ class _Contour:
         self.pts: list[np.ndarray] = []
         self.corner: list[bool] = []
 
-    def L(self, j: int, corner: bool = False) -> _Contour:  # noqa: N802 - reads like the figure
+    def L(self, j: int, corner: bool = False) -> _Contour:
         self.pts.append(self.lm[j - 1])
         self.corner.append(corner)
         return self
 
-    def P(self, p: np.ndarray, corner: bool = False) -> _Contour:  # noqa: N802
+    def P(self, p: np.ndarray, corner: bool = False) -> _Contour:
         self.pts.append(np.asarray(p, dtype=np.float64))
         self.corner.append(corner)
         return self
@@ -227,7 +235,7 @@ class _Contour:
         return smooth_contour(np.array(self.pts), np.array(self.corner), samples=samples)
 
 
-def _side_x(y: np.ndarray | float, ys: list[float], xs: list[float]) -> np.ndarray:
+def _side_x(y: Any, ys: list[float], xs: list[float]) -> Any:
     """Half-width of the body of a garment at height y (piecewise linear through (ys, xs))."""
     return np.interp(y, ys, xs)
 
@@ -288,29 +296,82 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
     extra_polys: list[np.ndarray] = []
 
     # --- numbering tables: which landmark number holds which generic point (left side; right = mirror)
+    num: dict[str, Any]
     if cat == Category.SHORT_SLEEVE_TOP:
-        num = dict(sh=7, s_mid=8, c_out=9, c_in=10, u_mid=11, pit=12, side=(13, 14), hem=15, hem_c=16)
+        num = {
+            "sh": 7,
+            "s_mid": 8,
+            "c_out": 9,
+            "c_in": 10,
+            "u_mid": 11,
+            "pit": 12,
+            "side": (13, 14),
+            "hem": 15,
+            "hem_c": 16,
+        }
     elif cat == Category.LONG_SLEEVE_TOP:
-        num = dict(sh=7, s_out=(8, 9, 10), c_out=11, c_in=12, s_in=(13, 14, 15), pit=16, side=(17, 18), hem=19, hem_c=20)
+        num = {
+            "sh": 7,
+            "s_out": (8, 9, 10),
+            "c_out": 11,
+            "c_in": 12,
+            "s_in": (13, 14, 15),
+            "pit": 16,
+            "side": (17, 18),
+            "hem": 19,
+            "hem_c": 20,
+        }
     elif cat == Category.SHORT_SLEEVE_OUTWEAR:
-        num = dict(sh=7, s_mid=8, c_out=9, c_in=10, u_mid=11, pit=12, side=(13, 14), hem=15, hem_f=16, edge=(31, 30), top=4)
+        num = {
+            "sh": 7,
+            "s_mid": 8,
+            "c_out": 9,
+            "c_in": 10,
+            "u_mid": 11,
+            "pit": 12,
+            "side": (13, 14),
+            "hem": 15,
+            "hem_f": 16,
+            "edge": (31, 30),
+            "top": 4,
+        }
     elif cat == Category.LONG_SLEEVE_OUTWEAR:
-        num = dict(
-            sh=7, s_out=(8, 9, 10), c_out=11, c_in=12, s_in=(13, 14, 15), pit=16, side=(17, 18), hem=19, hem_f=20,
-            edge=(39, 38), top=4,
-        )  # fmt: skip
+        num = {
+            "sh": 7, "s_out": (8, 9, 10), "c_out": 11, "c_in": 12, "s_in": (13, 14, 15), "pit": 16, "side": (17, 18), "hem": 19, "hem_f": 20,
+            "edge": (39, 38), "top": 4,
+        }  # fmt: skip
     elif cat == Category.VEST:
-        num = dict(sh=7, side=(8, 9), hem=10, hem_c=11)
+        num = {"sh": 7, "side": (8, 9), "hem": 10, "hem_c": 11}
     elif cat == Category.SLING:
-        num = dict(strap=7, side=(8, 9), hem=10, hem_c=11)
+        num = {"strap": 7, "side": (8, 9), "hem": 10, "hem_c": 11}
     elif cat == Category.SHORT_SLEEVE_DRESS:
-        num = dict(sh=7, s_mid=8, c_out=9, c_in=10, u_mid=11, pit=12, side=(13, 14, 15, 16), hem=17, hem_c=18)
+        num = {
+            "sh": 7,
+            "s_mid": 8,
+            "c_out": 9,
+            "c_in": 10,
+            "u_mid": 11,
+            "pit": 12,
+            "side": (13, 14, 15, 16),
+            "hem": 17,
+            "hem_c": 18,
+        }
     elif cat == Category.LONG_SLEEVE_DRESS:
-        num = dict(sh=7, s_out=(8, 9, 10), c_out=11, c_in=12, s_in=(13, 14, 15), pit=16, side=(17, 18, 19, 20), hem=21, hem_c=22)
+        num = {
+            "sh": 7,
+            "s_out": (8, 9, 10),
+            "c_out": 11,
+            "c_in": 12,
+            "s_in": (13, 14, 15),
+            "pit": 16,
+            "side": (17, 18, 19, 20),
+            "hem": 21,
+            "hem_c": 22,
+        }
     elif cat == Category.VEST_DRESS:
-        num = dict(sh=7, side=(8, 9, 10, 11), hem=12, hem_c=13)
+        num = {"sh": 7, "side": (8, 9, 10, 11), "hem": 12, "hem_c": 13}
     else:  # SLING_DRESS
-        num = dict(strap=7, side=(8, 9, 10, 11), hem=12, hem_c=13)
+        num = {"strap": 7, "side": (8, 9, 10, 11), "hem": 12, "hem_c": 13}
 
     def mirror(j: int) -> int:
         for a, b in cat.flip_pairs:
@@ -339,7 +400,7 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
 
     # sleeves / armholes, per side
     angles = {-1: pose.sleeve_left, 1: pose.sleeve_right}
-    side_pts: dict[int, dict[str, np.ndarray]] = {-1: {}, 1: {}}
+    side_pts: dict[int, dict[str, Any]] = {-1: {}, 1: {}}
     for s in (-1, 1):
         pit = _pt(s * cw, arm_y)
         sp = side_pts[s]
@@ -376,16 +437,18 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
     # body side points
     side_nums = num["side"]
     hem_n = num["hem"]
-    if is_dress:
-        fr = {4: (0.18, 0.55), 2: (0.30, 0.72)}  # placeholders, replaced below
-        del fr
     for s in (-1, 1):
         sp = side_pts[s]
         pit = sp["pit"]
         ys: list[float]
         if is_dress:
             if len(side_nums) == 4:  # chest, under-bust, waist, skirt
-                ys = [arm_y + 0.22 * (waist_y - arm_y), arm_y + 0.55 * (waist_y - arm_y), waist_y, waist_y + 0.5 * (length - waist_y)]
+                ys = [
+                    arm_y + 0.22 * (waist_y - arm_y),
+                    arm_y + 0.55 * (waist_y - arm_y),
+                    waist_y,
+                    waist_y + 0.5 * (length - waist_y),
+                ]
             else:
                 ys = [arm_y + 0.35 * (waist_y - arm_y), waist_y, waist_y + 0.5 * (length - waist_y)]
         elif cat in (Category.VEST, Category.SLING):
@@ -480,8 +543,6 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
                 outline.P(sp["mid"]).P(sp["corner"], True)
             for q in side_nums:
                 outline.L(j(q))
-            if is_dress:
-                pass
             outline.L(j(hem_n), True)
         else:
             outline.L(j(hem_n), True)
@@ -555,13 +616,21 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
         else:
             top_pt = sp["sh"] if "sh" in sp else _pt(s * nw, top_y)
             anchors[f"armhole_{'l' if s < 0 else 'r'}"] = np.array([top_pt, sp["corner"]])
-    details.append((np.array([side_pts[-1]["hem"] + _pt(0, -0.06), _pt(0, hem_c - 0.06), side_pts[1]["hem"] + _pt(0, -0.06)]), False, "hem"))
+    details.append(
+        (
+            np.array([side_pts[-1]["hem"] + _pt(0, -0.06), _pt(0, hem_c - 0.06), side_pts[1]["hem"] + _pt(0, -0.06)]),
+            False,
+            "hem",
+        )
+    )
     if is_dress:
         wl = _side_x(waist_y, side_ys, side_xs)
         details.append((np.array([_pt(-wl, waist_y), _pt(wl, waist_y)]), False, "seam"))
     anchors["neck"] = np.array([n2, n6])
     anchors["hem"] = np.array([side_pts[-1]["hem"], side_pts[1]["hem"]])
-    anchors["waist"] = np.array([_pt(-_side_x(waist_y, side_ys, side_xs), waist_y), _pt(_side_x(waist_y, side_ys, side_xs), waist_y)])
+    anchors["waist"] = np.array(
+        [_pt(-_side_x(waist_y, side_ys, side_xs), waist_y), _pt(_side_x(waist_y, side_ys, side_xs), waist_y)]
+    )
 
     # ---- views
     if view == "back":
@@ -579,7 +648,9 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
     return g
 
 
-def _side_view(g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: dict[str, float], half_width) -> Garment:  # type: ignore[no-untyped-def]
+def _side_view(
+    g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: dict[str, float], half_width
+) -> Garment:  # type: ignore[no-untyped-def]
     """Turn a front view into a three-quarter/side view: narrower, the far sleeve tucked behind the body."""
     squeeze = 0.62 + 0.18 * P.get("neck_round", 0.5)
     far = -facing
@@ -618,7 +689,9 @@ def _side_view(g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: 
     def squeeze_fn(p: np.ndarray) -> np.ndarray:
         return p * sq
 
-    out = Garment(g.category, lm, g.view_hidden.copy(), selfocc, polygons, g.details, g.inner, g.anchors).transformed(squeeze_fn)
+    out = Garment(g.category, lm, g.view_hidden.copy(), selfocc, polygons, g.details, g.inner, g.anchors).transformed(
+        squeeze_fn
+    )
     # the front features turn towards the viewer's side (where they stay inside the garment)
     shift = facing * 0.22 * (1.0 - squeeze)
     if g.category not in OUTWEAR:
@@ -632,7 +705,6 @@ def _side_view(g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: 
 def _rebuild_without_far_sleeve(g: Garment, lm, far: int, cat: Category, num, sleeves: str, mirror, j) -> np.ndarray:  # type: ignore[no-untyped-def]
     """The main outline with the far sleeve removed (shoulder -> armpit -> side)."""
     # walk the front-view outline's control sequence again, replacing the far sleeve by shoulder + armpit
-    near = -far
     c = _Contour(lm)
     sleeve_seq_left = [num["sh"]]
     sleeve_seq_left += [num["s_mid"]] if sleeves == "short" else list(num["s_out"])
@@ -663,7 +735,6 @@ def _rebuild_without_far_sleeve(g: Garment, lm, far: int, cat: Category, num, sl
             for q in seq:
                 c.L(jj(q), q in corners)
 
-    del near
     c.L(2, True)
     chain(-1)
     if is_out and not closed_front:
@@ -710,7 +781,9 @@ def _bottom(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: 
         lm[3] = _pt(-mid_x, mid_y)
         lm[7] = _pt(mid_x, mid_y)
         c.L(1, True).L(4).L(5, True).L(6).L(7, True).L(8).L(3, True).L(2)
-        details.append((np.array([lm[4] + _pt(0.02, -0.05), lm[5] + _pt(0, -0.05), lm[6] + _pt(-0.02, -0.05)]), False, "hem"))
+        details.append(
+            (np.array([lm[4] + _pt(0.02, -0.05), lm[5] + _pt(0, -0.05), lm[6] + _pt(-0.02, -0.05)]), False, "hem")
+        )
         anchors["legs"] = np.array([_pt(-0.42, L), _pt(0.42, L)])
     else:
         hip = P["hip_w"]
@@ -753,7 +826,9 @@ def _bottom(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: 
             lm[13] = _pt(hip, lm[3, 1])  # 14
             lm[4] = _pt(min(-(hip - 0.02), knee_c - kh - 0.05), thigh_y + 0.35)  # 5
             lm[12] = _pt(-lm[4, 0], lm[4, 1])  # 13
-            c.L(1, True).L(4).L(5).L(6, True).L(7, True).L(8).L(9, True).L(10).L(11, True).L(12, True).L(13).L(14).L(3, True).L(2)
+            c.L(1, True).L(4).L(5).L(6, True).L(7, True).L(8).L(9, True).L(10).L(11, True).L(12, True).L(13).L(14).L(
+                3, True
+            ).L(2)
             legs = [(lm[5], lm[6]), (lm[10], lm[11])]
         for a, b in legs:
             details.append((np.array([a + _pt(0, -0.07), b + _pt(0, -0.07)]), False, "hem"))
@@ -763,7 +838,14 @@ def _bottom(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: 
             details.append((np.array([_pt(0.0, wy + wc + band), _pt(0.0, crotch_y - 0.12)]), False, "fly"))
         else:
             for s in (-1, 1):
-                pk = np.array([_pt(s * 0.18, wy + 0.22), _pt(s * 0.50, wy + 0.22), _pt(s * 0.48, wy + 0.52), _pt(s * 0.20, wy + 0.52)])
+                pk = np.array(
+                    [
+                        _pt(s * 0.18, wy + 0.22),
+                        _pt(s * 0.50, wy + 0.22),
+                        _pt(s * 0.48, wy + 0.52),
+                        _pt(s * 0.20, wy + 0.52),
+                    ]
+                )
                 details.append((pk, True, "seam"))
     details.append((np.array([lm[0] + _pt(0.0, band), lm[1] + _pt(0.0, band), lm[2] + _pt(0.0, band)]), False, "band"))
     anchors["waist"] = np.array([lm[0], lm[2]])
@@ -779,7 +861,9 @@ def _bottom(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: 
     return g
 
 
-def build_garment(category: Category, params: dict[str, float], pose: Pose, view: View = "front", facing: int = 1) -> Garment:
+def build_garment(
+    category: Category, params: dict[str, float], pose: Pose, view: View = "front", facing: int = 1
+) -> Garment:
     """The geometry of one garment of ``category`` in person units (module docstring)."""
     cat = Category(category)
     if cat in BOTTOMS:
