@@ -33,6 +33,11 @@ def test_bad_arguments_raise_clear_errors(tmp_path: Path) -> None:
         synthesize(tmp_path, validation=-1)
     with pytest.raises(DF2Error, match="size"):
         synthesize(tmp_path, validation=1, size=8)
+    synthesize(tmp_path, validation=2, size=48, images=False, workers=1)
+    with pytest.raises(DF2Error, match="already holds files"):
+        synthesize(tmp_path, validation=2, size=48, workers=1)
+    synthesize(tmp_path, train=2, size=48, images=False, workers=1)  # another split of the same root is fine
+    assert len(list((tmp_path / "train" / "annos").iterdir())) == 2
 
 
 def test_synth_command_writes_and_summarises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ generator's own output so that the level shares come out as in the DeepFashion2 
 (scale 26/50/24 %, occlusion 47/47/6 %, zoom-in 67/21/12 %; viewpoint 7/78/15 % comes from how often each
 view is rendered); ``tests/synth`` checks the shares on a few thousand items.
 
->>> scale_level(0.01), scale_level(0.2), scale_level(0.6)
+>>> scale_level(0.01), scale_level(0.1), scale_level(0.6)
 (1, 2, 3)
 >>> zoom_level(0.0), occlusion_level(0.9)
 (1, 3)

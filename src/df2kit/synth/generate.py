@@ -280,7 +280,8 @@ def synthesize(
 ) -> SynthSummary:
     """Write a synthetic DeepFashion2 root: ``OUT/{train,validation,test}/image/*.jpg`` and ``annos/*.json``.
 
-    ``size`` is the long side of every image in pixels; ``images=False`` writes annotations only (the test
+    Split folders to write must be new or empty (nothing is overwritten). ``size`` is the long side of every
+    image in pixels; ``images=False`` writes annotations only (the test
     split then gets nothing); ``quirks=True`` adds the real files' oddities (gaps in the numbering, items
     without labelled landmarks, degenerate and closed polygons, landmarks exactly on the border). The output
     is the same for a seed whatever ``workers`` is.
@@ -292,6 +293,13 @@ def synthesize(
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 32 <= size <= 4096:
         raise DF2Error(f"expected an image size (long side) of 32..4096 pixels, got {size!r}")
     root = Path(out_root)
+    for split in SPLIT_NAMES:
+        d = root / split
+        if counts[split] and d.is_dir() and any(d.iterdir()):
+            raise DF2Error(
+                "the split folder already holds files; synth writes new splits only (delete it or choose another root)",
+                path=str(d),
+            )
     t0 = time.perf_counter()
     n_workers = max(1, int(workers) if workers else _cpu_count())
     summaries = []
