@@ -7,6 +7,7 @@ import pytest
 from retrieval_cases import entry, make_gt
 from retrieval_official_port import official_retrieval
 
+from df2kit.errors import ResultsError
 from df2kit.evaluation.retrieval import TOPK, evaluate_retrieval
 
 CORRECT = [(100, [0, 0, 10, 10])]  # the one correct shop item of the fixtures (image 100)
@@ -219,3 +220,22 @@ def test_gt_boxes_mode_uses_ground_truth_boxes_without_class_or_score():
     assert r.overall.hits[0] == 1 and r.num_unused == 1
     # float noise below 0.01 px still matches
     assert evaluate_retrieval(gt, [dict(e, query_bbox=[0.004, 0, 10.002, 10])], gt_boxes=True).overall.hits[0] == 1
+
+
+def test_gt_boxes_items_sharing_a_box_take_the_entries_in_order():
+    gt = make_gt(
+        [{"img": 1, "box": [0, 0, 10, 10], "style": 1, "pair": 7},
+         {"img": 1, "box": [0, 0, 10, 10], "style": 2, "pair": 7}],
+        [{"img": 100, "box": [0, 0, 10, 10], "style": 1, "pair": 7},
+         {"img": 101, "box": [0, 0, 10, 10], "style": 2, "pair": 7}],
+    )
+    first, second = [(100, [0, 0, 10, 10])], [(101, [0, 0, 10, 10])]
+    r = evaluate_retrieval(gt, [entry(1, [0, 0, 10, 10], first), entry(1, [0, 0, 10, 10], second)], gt_boxes=True)
+    assert r.overall.hits[0] == 2
+    r = evaluate_retrieval(gt, [entry(1, [0, 0, 10, 10], second), entry(1, [0, 0, 10, 10], first)], gt_boxes=True)
+    assert r.overall.hits[0] == 0
+    # one entry for the shared box represents both items
+    r = evaluate_retrieval(gt, [entry(1, [0, 0, 10, 10], first + second)], gt_boxes=True)
+    assert r.num_represented == 2 and r.overall.hits == (1, 2, 2, 2, 2)
+    with pytest.raises(ResultsError, match=r"entries \[0\] and \[2\] give the same ground-truth box"):
+        evaluate_retrieval(gt, [entry(1, [0, 0, 10, 10], first)] * 3, gt_boxes=True)

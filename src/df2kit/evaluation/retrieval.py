@@ -27,8 +27,10 @@ Options the official code does not have:
 
 * ``min_iou``: step 2 assigns an entry only when its best IoU is >= ``min_iou``; other entries are unused.
 * ``gt_boxes=True``: the queries are the ground-truth boxes (README Table 9's GT-box rows). Each entry's
-  ``query_bbox`` must equal a ground-truth box of its image (each corner within 0.01 px) and represents every
-  query item with that box; ``query_cls`` and ``query_score`` are not needed and not used.
+  ``query_bbox`` must equal a ground-truth box of its image (each corner within 0.01 px) and represents that
+  query item; ``query_cls`` and ``query_score`` are not needed and not used. Items of one image that share a
+  box take the entries with that box in order (when there are fewer entries, the last one represents the
+  rest); more entries than items for one box are an error.
 * ``subset="many-matches"``: only query items with more than 5 correct gallery items (same pair_id and style)
   are scored, and N counts only them. The README's Table 9 uses consumer images whose every query item has
   over 5 identical shop items; df2kit selects per item, which keeps every such image's items.
@@ -275,7 +277,7 @@ def _check_entry(e: Any, i: int, path: str | None, need_detection: bool) -> None
         if k not in e:
             raise ResultsError("missing", field=k, **where)
     v = e["query_image_id"]
-    if type(v) is not int or v < 0:
+    if type(v) is not int or not 0 <= v < 2**63:
         raise ResultsError(f"expected an integer >= 0, got {v!r}", field="query_image_id", **where)
     _check_box(e["query_bbox"], where, "query_bbox")
     if need_detection:
@@ -294,7 +296,7 @@ def _check_entry(e: Any, i: int, path: str | None, need_detection: bool) -> None
             f"gallery_image_id has {len(ids)} ids but gallery_bbox has {len(boxes)} boxes", field="gallery_bbox", **where
         )
     for t, g in enumerate(ids[:MAX_RANK]):
-        if type(g) is not int:
+        if type(g) is not int or not -(2**63) <= g < 2**63:
             raise ResultsError(f"expected an integer image id, got {g!r}", field=f"gallery_image_id[{t}]", **where)
     for t, b in enumerate(boxes[:MAX_RANK]):
         _check_box(b, where, f"gallery_bbox[{t}]")
@@ -333,6 +335,8 @@ def _parse(entries: Any, *, path: str | None, need_detection: bool, offset: int 
         raise bad() from None
     if not all(type(g) is list for g in gids) or not all(type(b) is list for b in gboxes):
         raise bad()
+    if not set(map(type, img)) <= {int} or not set(map(type, cls)) <= {int}:  # no bools, no 1.0
+        raise bad()
     if n == 0:
         return _Results(
             image_id=np.zeros(0, dtype=np.int64), box=np.zeros((0, 4)), cls=np.zeros(0, dtype=np.int64),
@@ -365,8 +369,11 @@ def _parse(entries: Any, *, path: str | None, need_detection: bool, offset: int 
         gboxes = [b[:MAX_RANK] for b in gboxes]
         lengths = np.minimum(lengths, MAX_RANK)
     total = int(lengths.sum())
+    flat_ids = list(chain.from_iterable(gids))
+    if not set(map(type, flat_ids)) <= {int}:
+        raise bad()
     try:
-        flat_id = np.array(list(chain.from_iterable(gids))) if total else np.zeros(0, dtype=np.int64)
+        flat_id = np.array(flat_ids) if total else np.zeros(0, dtype=np.int64)
         flat_box = np.array(list(chain.from_iterable(gboxes))) if total else np.zeros((0, 4))
     except (ValueError, TypeError):  # ragged boxes, odd values
         raise bad() from None
@@ -497,9 +504,14 @@ def _represent_detected(gt: RetrievalGroundTruth, res: _Results, cand: np.ndarra
 
 def _represent_gt_boxes(gt: RetrievalGroundTruth, res: _Results, cand: np.ndarray, valid: np.ndarray,
                         path: str | None) -> np.ndarray:
-    """gt_boxes mode: each entry's box must be a ground-truth box of its image; it represents those items."""
+    """gt_boxes mode: each entry's box must be a ground-truth box of its image; it represents that item.
+
+    Items of one image with the same box take the entries with that box in order (first entry, first item);
+    when there are fewer entries than such items, the last entry also represents the rest.
+    """
     eq = valid & (np.abs(gt.query_bbox_xyxy[cand] - res.box[:, None, :]) <= GT_BOX_TOLERANCE).all(axis=2)
-    lost = np.flatnonzero(~eq.any(axis=1))
+    n_match = eq.sum(axis=1)
+    lost = np.flatnonzero(n_match == 0)
     if len(lost):
         i = int(lost[0])
         raise ResultsError(
@@ -507,21 +519,36 @@ def _represent_gt_boxes(gt: RetrievalGroundTruth, res: _Results, cand: np.ndarra
             f"(gt_boxes mode expects one entry per ground-truth query box; {len(lost):,} entries do not match)",
             path=path or _WHERE, item=f"[{i}]", field="query_bbox",
         )
-    r_idx, j_idx = np.nonzero(eq)
-    q_idx = cand[r_idx, j_idx]
-    order = np.argsort(q_idx, kind="stable")
-    qs = q_idx[order]
-    dup = np.flatnonzero(qs[1:] == qs[:-1])
-    if len(dup):
-        a, b = sorted((int(r_idx[order][dup[0]]), int(r_idx[order][dup[0] + 1])))
-        raise ResultsError(
-            f"entries [{a}] and [{b}] give the same ground-truth box of image {int(res.image_id[a])} "
-            "(gt_boxes mode expects one entry per ground-truth query box)",
-            path=path or _WHERE, item=f"[{b}]", field="query_bbox",
-        )
-    rep = np.full(gt.num_queries, -1, dtype=np.int64)
-    rep[q_idx] = r_idx
-    return rep
+    n = len(res.image_id)
+    group = cand[np.arange(n), eq.argmax(axis=1)]  # the first ground-truth item with the entry's box
+    order = np.lexsort((np.arange(n), group))
+    g_sorted = group[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = g_sorted[1:] != g_sorted[:-1]
+    start = np.maximum.accumulate(np.where(new, np.arange(n), 0))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - start
+    last = np.empty(n, dtype=bool)
+    last[order] = np.append(new[1:], True)
+    extra = np.flatnonzero(rank >= n_match)
+    if len(extra) == 0:
+        nth = np.cumsum(eq, axis=1)
+        take = eq & ((nth == rank[:, None] + 1) | ((nth > rank[:, None] + 1) & last[:, None]))
+        r_idx, j_idx = np.nonzero(take)
+        q_idx = cand[r_idx, j_idx]
+        counts = np.bincount(q_idx, minlength=gt.num_queries)
+        if (counts <= 1).all():
+            rep = np.full(gt.num_queries, -1, dtype=np.int64)
+            rep[q_idx] = r_idx
+            return rep
+        extra = np.flatnonzero(np.isin(np.arange(n), r_idx[counts[q_idx] > 1]))[1:]
+    b = int(extra[0])
+    a = int(np.flatnonzero((group == group[b]) & (np.arange(n) < b))[0]) if (group[:b] == group[b]).any() else b
+    raise ResultsError(
+        f"entries [{a}] and [{b}] give the same ground-truth box of image {int(res.image_id[b])}, which has "
+        f"fewer items with that box (gt_boxes mode expects one entry per ground-truth query box)",
+        path=path or _WHERE, item=f"[{b}]", field="query_bbox",
+    )
 
 
 def _score(gt: RetrievalGroundTruth, res: _Results, *, min_iou: float | None, gt_boxes: bool,
@@ -664,6 +691,8 @@ class RetrievalEvaluator:
 
     def add(self, entries: Iterable[dict[str, Any]], *, path: str | None = None) -> None:
         """Add result entries (official format); ``path`` names their file in error messages."""
+        if isinstance(entries, (dict, str, bytes)):
+            raise ResultsError(f"expected a list of result entries, got {type(entries).__name__}", path=path or _WHERE)
         if not isinstance(entries, (list, tuple)):
             entries = list(entries)
         part = _parse(entries, path=path, need_detection=not self.gt_boxes, offset=self._count)
