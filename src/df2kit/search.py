@@ -59,8 +59,10 @@ BACKENDS = ("auto", "numpy", "faiss")
 #: ``backend="auto"`` uses faiss (when installed) from this many gallery items on.
 FAISS_AUTO_MIN = 200_000
 _DEFAULT_BATCH_BYTES = 256 * 2**20
-# Bytes per similarity element a numpy batch holds at once: the float32 block, np.partition's copy, the mask.
-_BYTES_PER_ELEMENT = 9
+# Bytes per similarity element a numpy batch holds at once: the float32 block and the candidate mask.
+_BYTES_PER_ELEMENT = 5
+_GROUP = 64  # columns per group when bounding the k-th largest value
+_HEAVY_FACTOR, _HEAVY_MIN = 64, 4096  # a row with more candidates than this is sorted on its own
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,21 +111,56 @@ def _normalized(x: Any, name: str, *, cols: int | None = None) -> np.ndarray:
     return a
 
 
+def _kth_lower_bound(sim: np.ndarray, k: int) -> np.ndarray:
+    """Per row, a value <= the row's k-th largest (cheap: the k-th largest of strided group maxima).
+
+    Columns are split into groups of ``G``; k different groups have a maximum >= the k-th largest group
+    maximum, so at least k elements are >= it. On random data about k elements pass it.
+    """
+    b, n = sim.shape
+    g = min(_GROUP, n // (2 * k))
+    if g <= 1:
+        return np.partition(sim, n - k, axis=1)[:, n - k]
+    m = n // g * g
+    maxima = sim[:, :m].reshape(b, g, m // g).max(axis=1)  # group j = columns j, j + m/g, j + 2m/g, ...
+    if m < n:
+        maxima = np.concatenate([maxima, sim[:, m:]], axis=1)
+    width = maxima.shape[1]
+    return np.partition(maxima, width - k, axis=1)[:, width - k]
+
+
 def _topk_block(sim: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k of each row of ``sim`` (b, n), best first, ties to the lower column (= a stable argsort)."""
+    """Exact top-k of each row of ``sim`` (b, n), best first, ties to the lower column (= a stable argsort).
+
+    Candidates are the elements >= a cheap lower bound of the k-th largest (:func:`_kth_lower_bound`), so
+    every tie at the boundary is among them; they are sorted by (value descending, column). A row with very
+    many candidates (massive ties) is sorted on its own, so memory stays bounded.
+    """
     b, n = sim.shape
     if k >= n:
         idx = np.argsort(-sim, axis=1, kind="stable")
         return idx.astype(np.int64), np.take_along_axis(sim, idx, axis=1)
-    kth = np.partition(sim, n - k, axis=1)[:, n - k]  # the k-th largest of each row
-    rows, cols = np.nonzero(sim >= kth[:, None])  # >= k per row (all ties at the boundary kept)
-    vals = sim[rows, cols]
-    order = np.lexsort((cols, -vals, rows))
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    counts = np.bincount(rows, minlength=b)
-    starts = np.cumsum(counts) - counts
-    keep = np.arange(len(rows)) - starts[rows] < k
-    return cols[keep].reshape(b, k).astype(np.int64), vals[keep].reshape(b, k)
+    mask = sim >= _kth_lower_bound(sim, k)[:, None]
+    heavy = np.count_nonzero(mask, axis=1) > max(_HEAVY_FACTOR * k, _HEAVY_MIN)
+    idx = np.empty((b, k), dtype=np.int64)
+    val = np.empty((b, k), dtype=sim.dtype)
+    if not heavy.all():
+        if heavy.any():
+            mask[heavy] = False
+        flat = np.flatnonzero(mask)
+        rows, cols = np.divmod(flat, n)
+        vals = sim.reshape(-1)[flat]
+        order = np.lexsort((cols, -vals, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        counts = np.bincount(rows, minlength=b)
+        keep = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows] < k
+        light = ~heavy
+        idx[light] = cols[keep].reshape(-1, k)
+        val[light] = vals[keep].reshape(-1, k)
+    for r in np.flatnonzero(heavy):
+        o = np.argsort(-sim[r], kind="stable")[:k]
+        idx[r], val[r] = o, sim[r, o]
+    return idx, val
 
 
 def _batch_rows(n: int, max_batch_bytes: int) -> int:

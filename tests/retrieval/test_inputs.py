@@ -62,6 +62,10 @@ def test_gallery_ids_outside_the_gallery_ground_truth_are_legal_misses(tiny_gt):
         ({"gallery_bbox": [[0, 0, 1, 1]] * 5 + [[0, 0, 1]] + [[0, 0, 1, 1]] * 14}, "gallery_bbox[5]", "[x1, y1, x2, y2]"),
         ({"gallery_bbox": [[0, 0, 1, 1]] * 7 + [[0, 0, "1", 1]] + [[0, 0, 1, 1]] * 12}, "gallery_bbox[7]", "[x1, y1"),
         ({"gallery_image_id": 100}, "gallery_image_id", "expected a list"),
+        ({"gallery_image_id": [2**70] + [100] * 19}, "gallery_image_id[0]", "integer image id"),
+        ({"gallery_bbox": [5] * 20}, "gallery_bbox[0]", "[x1, y1, x2, y2]"),
+        ({"gallery_bbox": ["abcd"] * 20}, "gallery_bbox[0]", "[x1, y1, x2, y2]"),
+        ({"gallery_bbox": [[0, 0, 1, float("inf")]] * 20}, "gallery_bbox[0]", "finite"),
     ],
 )
 def test_malformed_entries_name_the_entry_and_field(tiny_gt, change, field, words):

@@ -117,3 +117,25 @@ def test_entries_carry_the_gallery_items_in_rank_order(tmp_path):
     with pytest.raises(FormatError, match="query_categories"):
         entries_from_search(index.search([[1.0, 0.0]], k=2), index.image_ids, index.boxes_xyxy, [1], [[0, 0, 1, 1]],
                             [1.5], [0.5])
+
+
+def test_massive_ties_rows_sorted_on_their_own_beside_ordinary_rows():
+    rng = np.random.default_rng(2)
+    s = rng.normal(size=(4, 6000)).astype(np.float32)
+    s[1] = 0.25  # every column ties: far more candidates than the fast path takes
+    s[3, ::2] = 9.0  # 3000 ties at the top
+    found = search_similarity(s, k=5)
+    assert found.indices[1].tolist() == [0, 1, 2, 3, 4]
+    assert found.indices[3].tolist() == [0, 2, 4, 6, 8]
+    ref = np.argsort(-s, axis=1, kind="stable")[:, :5]
+    np.testing.assert_array_equal(found.indices, ref)
+    np.testing.assert_array_equal(found.scores, np.take_along_axis(s, ref, axis=1))
+
+
+@pytest.mark.parametrize("n", [41, 128, 1000, 4099])
+def test_quantised_similarities_with_many_ties_equal_a_stable_argsort(n):
+    rng = np.random.default_rng(n)
+    s = rng.integers(0, 7, size=(30, n)).astype(np.float32)  # heavy ties everywhere, also at the k-th value
+    for k in (1, 5, 20):
+        ref = np.argsort(-s, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(search_similarity(s, k=k, max_batch_bytes=50_000).indices, ref)

@@ -369,20 +369,22 @@ def _parse(entries: Any, *, path: str | None, need_detection: bool, offset: int 
         gboxes = [b[:MAX_RANK] for b in gboxes]
         lengths = np.minimum(lengths, MAX_RANK)
     total = int(lengths.sum())
+    # Flat conversion with explicit type proofs (np.fromiter alone would turn "1" or True into numbers).
     flat_ids = list(chain.from_iterable(gids))
-    if not set(map(type, flat_ids)) <= {int}:
+    flat_boxes = list(chain.from_iterable(gboxes))
+    try:
+        if not set(map(type, flat_ids)) <= {int} or (total and set(map(len, flat_boxes)) != {4}):
+            raise bad()
+    except TypeError:  # a box without a length
+        raise bad() from None
+    if not set(map(type, chain.from_iterable(flat_boxes))) <= {int, float}:
         raise bad()
     try:
-        flat_id = np.array(flat_ids) if total else np.zeros(0, dtype=np.int64)
-        flat_box = np.array(list(chain.from_iterable(gboxes))) if total else np.zeros((0, 4))
-    except (ValueError, TypeError):  # ragged boxes, odd values
+        flat_id = np.array(flat_ids, dtype=np.int64)
+        flat_box = np.fromiter(chain.from_iterable(flat_boxes), dtype=np.float64, count=4 * total).reshape(total, 4)
+    except OverflowError:  # an id beyond 64 bits
         raise bad() from None
-    if (
-        flat_id.dtype.kind != "i"
-        or flat_box.shape != (total, 4)
-        or flat_box.dtype.kind not in "iuf"
-        or not np.isfinite(flat_box).all()
-    ):
+    if not np.isfinite(flat_box).all():
         raise bad()
     rows = np.repeat(np.arange(n), lengths)
     cols = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
@@ -467,7 +469,9 @@ def _dense_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
     """Dense integer codes 0..u-1 of the value pairs (a[i], b[i]), and u."""
     if len(a) == 0:
         return np.zeros(0, dtype=np.int64), 0
-    uniq, inv = np.unique(np.stack([a, b], axis=1), axis=0, return_inverse=True)
+    ua, ia = np.unique(a, return_inverse=True)
+    ub, ib = np.unique(b, return_inverse=True)
+    uniq, inv = np.unique(ia.reshape(-1).astype(np.int64) * len(ub) + ib.reshape(-1), return_inverse=True)
     return inv.reshape(-1).astype(np.int64), len(uniq)
 
 
