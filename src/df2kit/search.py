@@ -61,6 +61,8 @@ FAISS_AUTO_MIN = 200_000
 _DEFAULT_BATCH_BYTES = 256 * 2**20
 # Bytes per similarity element a numpy batch holds at once: the float32 block and the candidate mask.
 _BYTES_PER_ELEMENT = 5
+_TILE_ROWS, _TILE_MIN_COLS = 1024, 4096  # query rows per block; narrowest gallery chunk before rows shrink
+_FAISS_ADD_ROWS = 65_536
 _GROUP = 64  # columns per group when bounding the k-th largest value
 _HEAVY_FACTOR, _HEAVY_MIN = 64, 4096  # a row with more candidates than this is sorted on its own
 
@@ -99,12 +101,12 @@ def _as_matrix(x: Any, name: str, *, rows: int | None = None, cols: int | None =
     return a
 
 
-def _normalized(x: Any, name: str, *, cols: int | None = None) -> np.ndarray:
+def _normalized(x: Any, name: str, *, cols: int | None = None, row_offset: int = 0) -> np.ndarray:
     """float32 rows scaled to unit length (zero rows stay zero); non-finite values are an error."""
     a = _as_matrix(x, name, cols=cols).astype(np.float32, copy=True)
     bad = ~np.isfinite(a).all(axis=1)
     if bad.any():
-        raise FormatError(f"row {int(np.flatnonzero(bad)[0])} holds NaN or infinity", field=name)
+        raise FormatError(f"row {row_offset + int(np.flatnonzero(bad)[0])} holds NaN or infinity", field=name)
     norm = np.sqrt(np.einsum("ij,ij->i", a, a, dtype=np.float64)).astype(np.float32)
     norm[norm == 0] = 1.0
     a /= norm[:, None]
@@ -165,6 +167,20 @@ def _topk_block(sim: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _batch_rows(n: int, max_batch_bytes: int) -> int:
     return max(1, int(max_batch_bytes) // max(1, n * _BYTES_PER_ELEMENT))
+
+
+def _tiles(q: int, n: int, max_batch_bytes: int) -> tuple[int, int]:
+    """Query rows and gallery columns of one similarity block within the memory bound.
+
+    Up to 1024 query rows per block, so that the gallery is read from memory once per 1024 queries rather
+    than once per handful (what makes a 1M-item gallery slow); the gallery is cut into column chunks to fit.
+    """
+    rows = max(1, min(q, _TILE_ROWS))
+    cols = min(n, max(1, int(max_batch_bytes) // (_BYTES_PER_ELEMENT * rows)))
+    if cols < min(n, _TILE_MIN_COLS):  # a small budget: fewer rows, wider chunks
+        cols = min(n, _TILE_MIN_COLS)
+        rows = max(1, min(q, int(max_batch_bytes) // (_BYTES_PER_ELEMENT * cols)))
+    return rows, cols
 
 
 def search_similarity(
@@ -229,8 +245,8 @@ class GalleryIndex:
     ) -> None:
         if backend not in BACKENDS:
             raise ConfigError(f"expected one of {', '.join(BACKENDS)}, got {backend!r}", field="backend")
-        self.embeddings = _normalized(embeddings, "embeddings")
-        n = len(self.embeddings)
+        raw = _as_matrix(embeddings, "embeddings")
+        n, self._dim = raw.shape
         ids = np.asarray(image_ids)
         if ids.shape != (n,) or (n and ids.dtype.kind not in "iu"):
             raise FormatError(f"expected ({n},) integers (one per embedding), got {ids.dtype} {ids.shape}",
@@ -246,13 +262,29 @@ class GalleryIndex:
         self.backend = backend
         self.max_batch_bytes = int(max_batch_bytes)
         self._faiss: Any = None
+        self._emb: np.ndarray | None = None
+        if backend == "faiss":  # faiss keeps its own copy: normalise and add in chunks, never hold two
+            import faiss
+
+            self._faiss = faiss.IndexFlatIP(self._dim)
+            for s in range(0, n, _FAISS_ADD_ROWS):
+                self._faiss.add(_normalized(raw[s : s + _FAISS_ADD_ROWS], "embeddings", row_offset=s))
+        else:
+            self._emb = _normalized(raw, "embeddings")
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """(n, d) float32 unit-length gallery embeddings (with faiss: read back from its index)."""
+        if self._emb is None:
+            return self._faiss.reconstruct_n(0, self._faiss.ntotal)
+        return self._emb
 
     def __len__(self) -> int:
-        return len(self.embeddings)
+        return len(self.image_ids)
 
     @property
     def dim(self) -> int:
-        return self.embeddings.shape[1]
+        return self._dim
 
     def search(self, query_embeddings: Any, k: int = 20, *, progress: bool = False) -> SearchResult:
         """The k most similar gallery items of each query (cosine), best first."""
@@ -260,23 +292,27 @@ class GalleryIndex:
         k = _check_k(k, len(self))
         if self.backend == "faiss":
             return self._search_faiss(q, k, progress)
-        n = len(self)
+        rows, cols = _tiles(len(q), len(self), self.max_batch_bytes)
         idx = np.zeros((len(q), k), dtype=np.int64)
         scores = np.zeros((len(q), k), dtype=np.float32)
-        step = _batch_rows(n, self.max_batch_bytes)
-        starts = range(0, len(q), step)
-        g_t = self.embeddings.T
+        starts = range(0, len(q), rows)
+        g = self.embeddings
         for s in progress_bar(starts, total=len(starts), desc="search", unit="batch", enabled=progress):
-            i, v = _topk_block(q[s : s + step] @ g_t, k)
-            idx[s : s + step], scores[s : s + step] = i, v
+            qb = q[s : s + rows]
+            best_i = best_v = None
+            for c in range(0, len(g), cols):
+                i, v = _topk_block(qb @ g[c : c + cols].T, k)
+                i += c
+                if best_i is None:
+                    best_i, best_v = i, v
+                else:  # merge: value descending, then gallery row (the tie rule of one block)
+                    all_i, all_v = np.concatenate([best_i, i], axis=1), np.concatenate([best_v, v], axis=1)
+                    o = np.lexsort((all_i, -all_v), axis=1)[:, :k]
+                    best_i, best_v = np.take_along_axis(all_i, o, axis=1), np.take_along_axis(all_v, o, axis=1)
+            idx[s : s + rows], scores[s : s + rows] = best_i, best_v
         return SearchResult(indices=idx, scores=scores)
 
     def _search_faiss(self, q: np.ndarray, k: int, progress: bool) -> SearchResult:
-        import faiss
-
-        if self._faiss is None:
-            self._faiss = faiss.IndexFlatIP(self.dim)
-            self._faiss.add(np.ascontiguousarray(self.embeddings))
         step = 4096
         idx = np.zeros((len(q), k), dtype=np.int64)
         scores = np.zeros((len(q), k), dtype=np.float32)

@@ -91,8 +91,11 @@ def test_similarity_matrix_path_matches_the_embedding_path_and_reads_a_memory_ma
 def test_faiss_backend_equals_numpy():
     rng = np.random.default_rng(9)
     g, q = rng.normal(size=(2000, 32)), rng.normal(size=(40, 32))
-    a = GalleryIndex(g, np.arange(2000), np.zeros((2000, 4)), backend="faiss").search(q, k=20)
-    b = GalleryIndex(g, np.arange(2000), np.zeros((2000, 4)), backend="numpy").search(q, k=20)
+    fa = GalleryIndex(g, np.arange(2000), np.zeros((2000, 4)), backend="faiss")
+    nu = GalleryIndex(g, np.arange(2000), np.zeros((2000, 4)), backend="numpy")
+    np.testing.assert_allclose(fa.embeddings, nu.embeddings, atol=1e-6)
+    assert (len(fa), fa.dim) == (2000, 32)
+    a, b = fa.search(q, k=20), nu.search(q, k=20)
     np.testing.assert_array_equal(a.indices, b.indices)
     np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
 
@@ -139,3 +142,27 @@ def test_quantised_similarities_with_many_ties_equal_a_stable_argsort(n):
     for k in (1, 5, 20):
         ref = np.argsort(-s, axis=1, kind="stable")[:, :k]
         np.testing.assert_array_equal(search_similarity(s, k=k, max_batch_bytes=50_000).indices, ref)
+
+
+@pytest.mark.parametrize("k", [1, 20, 150])
+def test_gallery_cut_into_chunks_merges_exactly(monkeypatch, k):
+    import df2kit.search as search
+
+    monkeypatch.setattr(search, "_TILE_ROWS", 8)
+    monkeypatch.setattr(search, "_TILE_MIN_COLS", 100)
+    rng = np.random.default_rng(k)
+    g = rng.normal(size=(3000, 8))
+    g[2500] = g[10]  # identical items in different chunks: the lower row first
+    g[1203] = g[10]
+    q = np.concatenate([g[10:11] * 3, rng.normal(size=(40, 8))])
+    index = GalleryIndex(g, np.arange(3000), np.zeros((3000, 4)), backend="numpy", max_batch_bytes=5 * 8 * 130)
+    assert search._tiles(41, 3000, index.max_batch_bytes) == (8, 130)
+    found = index.search(q, k=k)
+    if k > 1:
+        assert found.indices[0, :3].tolist() == [10, 1203, 2500]
+    ref = np.argsort(-(_unit(q) @ index.embeddings.T.astype(np.float64)), axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(found.indices[1:], ref[1:])
+
+
+def _unit(x):
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32).astype(np.float64)
