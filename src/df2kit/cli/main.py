@@ -20,6 +20,7 @@ COMMANDS = (
     "stats",
     "evaluate",
     "retrieve",
+    "synth",
 )
 
 _DESCRIPTION = """\
