@@ -242,7 +242,7 @@ class _Results:
 
 def read_retrieval_results(path: str | os.PathLike[str]) -> list[Any]:
     """The entries of a retrieval results file (a flat JSON list; checked when scored)."""
-    p = Path(path)
+    p = Path(path).expanduser()
     try:
         data = orjson.loads(p.read_bytes())
     except FileNotFoundError:
@@ -431,7 +431,7 @@ def _load_gt(gt: Any, *, progress: bool = False) -> RetrievalGroundTruth:
     if isinstance(gt, (tuple, list)) and len(gt) == 2:
         return load_retrieval_ground_truth(gt[0], gt[1])
     if isinstance(gt, (str, os.PathLike)):
-        p = Path(gt)
+        p = Path(gt).expanduser()
         if p.is_dir() and (p / QUERY_FILE).is_file():
             return load_retrieval_ground_truth(p)
         if p.is_dir():
