@@ -40,6 +40,7 @@ import orjson
 from ._atomic import atomic_write_bytes
 from ._progress import progress_bar
 from .errors import ConfigError, FormatError
+from .layout import NUM_CATEGORIES
 
 __all__ = [
     "SearchResult",
@@ -357,6 +358,12 @@ def entries_from_search(
     q_boxes = _as_matrix(query_boxes_xyxy, "query_boxes_xyxy", rows=n, cols=4).astype(np.float64)
     q_cls = _column(query_categories, "query_categories", n, "iu").astype(np.int64)
     q_scores = _column(query_scores, "query_scores", n, "iuf").astype(np.float64)
+    if n and (q_cls.min() < 1 or q_cls.max() > NUM_CATEGORIES):
+        raise FormatError(f"expected category ids 1..{NUM_CATEGORIES}, got {q_cls.min()}..{q_cls.max()}",
+                          field="query_categories")
+    if not (np.isfinite(q_scores).all() and np.isfinite(q_boxes).all()):
+        raise FormatError("holds NaN or infinity", field="query_scores" if not np.isfinite(q_scores).all()
+                          else "query_boxes_xyxy")
     ids = g_ids.astype(np.int64)[found.indices].tolist()
     boxes = g_boxes.astype(np.float64)[found.indices].tolist()
     qi, qb, qc, qs = q_ids.tolist(), q_boxes.tolist(), q_cls.tolist(), q_scores.tolist()

@@ -96,6 +96,9 @@ def test_retrieve_errors_are_one_line(world, capsys):
     assert "expected shape" in capsys.readouterr().err
     assert main(["-q", "retrieve", str(tmp / "nope.npz"), str(tmp / "g.npz"), "-o", str(tmp / "x.json")]) == 1
     assert "file not found" in capsys.readouterr().err
+    (tmp / "junk.npz").write_text("hello")
+    assert main(["-q", "retrieve", str(tmp / "junk.npz"), str(tmp / "g.npz"), "-o", str(tmp / "x.json")]) == 1
+    assert "junk.npz: not a .npz file" in capsys.readouterr().err
     assert not (tmp / "x.json").exists()
     with pytest.raises(SystemExit) as ei:
         main(["retrieve", str(tmp / "q.npz"), str(tmp / "g.npz"), "-o", str(tmp / "x.json"), "-k", "0"])

@@ -215,3 +215,5 @@ def test_official_gt_files_without_attributes(split_dir, tmp_path):
 def test_missing_gt_path(tmp_path):
     with pytest.raises(FormatError, match="no such file or folder"):
         evaluate_retrieval(tmp_path / "nope", [])
+    with pytest.raises(FormatError, match="a folder holding query_gt.json and gallery_gt.json"):
+        evaluate_retrieval(tmp_path, [])

@@ -117,9 +117,13 @@ def test_entries_carry_the_gallery_items_in_rank_order(tmp_path):
     ]
     write_retrieval_results(tmp_path / "r.json", entries)
     assert orjson.loads((tmp_path / "r.json").read_bytes()) == entries
+    found = index.search([[1.0, 0.0]], k=2)
     with pytest.raises(FormatError, match="query_categories"):
-        entries_from_search(index.search([[1.0, 0.0]], k=2), index.image_ids, index.boxes_xyxy, [1], [[0, 0, 1, 1]],
-                            [1.5], [0.5])
+        entries_from_search(found, index.image_ids, index.boxes_xyxy, [1], [[0, 0, 1, 1]], [1.5], [0.5])
+    with pytest.raises(FormatError, match="1..13, got 0..0"):
+        entries_from_search(found, index.image_ids, index.boxes_xyxy, [1], [[0, 0, 1, 1]], [0], [0.5])
+    with pytest.raises(FormatError, match="query_scores: holds NaN"):
+        entries_from_search(found, index.image_ids, index.boxes_xyxy, [1], [[0, 0, 1, 1]], [2], [np.nan])
 
 
 def test_massive_ties_rows_sorted_on_their_own_beside_ordinary_rows():

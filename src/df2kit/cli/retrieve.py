@@ -61,6 +61,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _load_npz(path: str, keys: tuple[str, ...], *, need_embeddings: bool) -> dict[str, np.ndarray]:
+    if Path(path).is_file() and not zipfile.is_zipfile(path):
+        raise FormatError("not a .npz file (expected a file written by numpy.savez)", path=path)
     try:
         with np.load(path, allow_pickle=False) as z:
             have = set(z.files)

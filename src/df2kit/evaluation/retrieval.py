@@ -435,6 +435,12 @@ def _load_gt(gt: Any, *, progress: bool = False) -> RetrievalGroundTruth:
         if p.is_dir() and (p / QUERY_FILE).is_file():
             return load_retrieval_ground_truth(p)
         if p.is_dir():
+            if not ((p / "annos").is_dir() or (p / "validation").is_dir()):
+                raise FormatError(
+                    f"expected a split folder (with annos/), a dataset root (with validation/), or a folder "
+                    f"holding {QUERY_FILE} and {GALLERY_FILE}",
+                    path=str(p),
+                )
             return retrieval_ground_truth(scan_split(p, "validation", progress=progress))
         if p.is_file():
             return load_retrieval_ground_truth(p)
