@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -300,16 +301,13 @@ class GalleryIndex:
         g = self.embeddings
         for s in progress_bar(starts, total=len(starts), desc="search", unit="batch", enabled=progress):
             qb = q[s : s + rows]
-            best_i = best_v = None
-            for c in range(0, len(g), cols):
+            best_i, best_v = _topk_block(qb @ g[:cols].T, k)
+            for c in range(cols, len(g), cols):
                 i, v = _topk_block(qb @ g[c : c + cols].T, k)
-                i += c
-                if best_i is None:
-                    best_i, best_v = i, v
-                else:  # merge: value descending, then gallery row (the tie rule of one block)
-                    all_i, all_v = np.concatenate([best_i, i], axis=1), np.concatenate([best_v, v], axis=1)
-                    o = np.lexsort((all_i, -all_v), axis=1)[:, :k]
-                    best_i, best_v = np.take_along_axis(all_i, o, axis=1), np.take_along_axis(all_v, o, axis=1)
+                i += c  # merge: value descending, then gallery row (the tie rule of one block)
+                all_i, all_v = np.concatenate([best_i, i], axis=1), np.concatenate([best_v, v], axis=1)
+                o = np.lexsort((all_i, -all_v), axis=1)[:, :k]
+                best_i, best_v = np.take_along_axis(all_i, o, axis=1), np.take_along_axis(all_v, o, axis=1)
             idx[s : s + rows], scores[s : s + rows] = best_i, best_v
         return SearchResult(indices=idx, scores=scores)
 

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from retrieval_cases import make_gt  # noqa: E402
+from retrieval_cases import make_gt
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import orjson
 import pytest
-from retrieval_cases import entry, make_gt, random_case
+from retrieval_cases import entry, random_case
 
 from df2kit.errors import ConfigError, FormatError, ResultsError
 from df2kit.evaluation.retrieval import RetrievalEvaluator, evaluate_retrieval

@@ -150,7 +150,7 @@ def test_quantised_similarities_with_many_ties_equal_a_stable_argsort(n):
 
 @pytest.mark.parametrize("k", [1, 20, 150])
 def test_gallery_cut_into_chunks_merges_exactly(monkeypatch, k):
-    import df2kit.search as search
+    from df2kit import search
 
     monkeypatch.setattr(search, "_TILE_ROWS", 8)
     monkeypatch.setattr(search, "_TILE_MIN_COLS", 100)

@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     summary = {
         "out": str(Path(args.out)),
         "queries": len(entries),
-        "gallery_items": int(len(g["image_ids"])),
+        "gallery_items": len(g["image_ids"]),
         "k": int(found.k),
         "backend": backend,
         "seconds": round(seconds, 3),

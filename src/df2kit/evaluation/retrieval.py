@@ -58,11 +58,13 @@ Input that the official script crashes on or mis-scores, and what df2kit does in
 from __future__ import annotations
 
 import logging
+import math
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -129,7 +131,7 @@ class TopKRow:
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"num_queries": self.num_queries}
         for k, a, h in zip(TOPK, self.accuracy, self.hits):
-            d[f"top{k}"] = None if a != a else a
+            d[f"top{k}"] = None if math.isnan(a) else a
             d[f"hits{k}"] = h
         return d
 
@@ -209,8 +211,8 @@ class RetrievalResult:
         rows = [[r.name, r.num_queries, *r.accuracy] for r in (self.overall, *self.subsets)]
         out = [format_table(headers, rows, title=title)]
         notes = [
-            f"{self.num_represented:,} of {self.num_queries:,} query items represented by a result, "
-            f"{self.num_missed:,} missed",
+            (f"{self.num_represented:,} of {self.num_queries:,} query items represented by a result, "
+             f"{self.num_missed:,} missed"),
             f"{self.num_results:,} result entries ({self.num_unused:,} represent no query item"
             + (f", {self.num_unassigned:,} below the IoU minimum" if self.min_iou is not None else "")
             + ")",
@@ -257,7 +259,7 @@ def read_retrieval_results(path: str | os.PathLike[str]) -> list[Any]:
 
 
 def _is_num(v: Any) -> bool:
-    return type(v) in (int, float) and v == v and v not in (float("inf"), float("-inf"))
+    return type(v) is int or (type(v) is float and math.isfinite(v))
 
 
 def _check_box(v: Any, where: dict[str, Any], field_name: str) -> None:
@@ -475,7 +477,7 @@ def _dense_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
     """Dense integer codes 0..u-1 of the value pairs (a[i], b[i]), and u."""
     if len(a) == 0:
         return np.zeros(0, dtype=np.int64), 0
-    ua, ia = np.unique(a, return_inverse=True)
+    _, ia = np.unique(a, return_inverse=True)
     ub, ib = np.unique(b, return_inverse=True)
     uniq, inv = np.unique(ia.reshape(-1).astype(np.int64) * len(ub) + ib.reshape(-1), return_inverse=True)
     return inv.reshape(-1).astype(np.int64), len(uniq)
