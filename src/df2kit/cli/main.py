@@ -19,6 +19,8 @@ COMMANDS = (
     "validate",
     "stats",
     "evaluate",
+    "convert",
+    "pairs",
 )
 
 _DESCRIPTION = """\
