@@ -282,7 +282,12 @@ def main() -> None:
     ap.add_argument("--root", default="/tmp/df2kit-bench-convert")
     ap.add_argument("--images", type=int, default=FULL_IMAGES)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--baseline-cap-gb", type=float, default=16.0, help="address-space cap of the baseline (0: none)")
+    ap.add_argument(
+        "--baseline-cap-gb",
+        type=float,
+        default=18.0,
+        help="address-space cap of the baseline, lowered to the memory available minus 3 GB (0: none)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the output files")
     args = ap.parse_args()
     root = Path(args.root)
@@ -294,6 +299,12 @@ def main() -> None:
     run_baseline(str(small), str(out_dir / "check_base.json"))
     check_equal(out_dir / "check_ours.json", out_dir / "check_base.json")
 
+    if args.baseline_cap_gb > 0:
+        import psutil
+
+        avail = psutil.virtual_memory().available / 2**30
+        args.baseline_cap_gb = max(1.0, min(args.baseline_cap_gb, avail - 3.0))
+        print(f"baseline address-space cap: {args.baseline_cap_gb:.1f} GB", flush=True)
     res: dict[str, list[tuple[float, float, str]]] = {"df2kit": [], "official-like loop": []}
     for r in range(args.repeat):
         order = [("df2kit", "ours"), ("official-like loop", "baseline")]

@@ -317,12 +317,22 @@ def test_images_are_linked_or_copied(handmade: Path, tmp_path: Path) -> None:
     assert not copy.is_symlink() and copy.read_bytes() == (handmade / "image" / "000005.jpg").read_bytes()
 
 
+def test_missing_source_image_fails_before_writing(handmade: Path, tmp_path: Path) -> None:
+    to_coco(handmade, tmp_path / "c.json", workers=1)
+    (handmade / "image" / "000010.jpg").unlink()
+    with pytest.raises(DatasetError, match="1 image file"):
+        from_coco(tmp_path / "c.json", tmp_path / "a", images=handmade / "image")
+    assert not (tmp_path / "a" / "annos").exists() and not (tmp_path / "a" / "image").exists()
+
+
 def test_existing_annotations_are_not_overwritten(handmade: Path, tmp_path: Path) -> None:
     to_coco(handmade, tmp_path / "c.json", workers=1)
     from_coco(tmp_path / "c.json", tmp_path / "back")
     with pytest.raises(DatasetError, match="overwrite"):
         from_coco(tmp_path / "c.json", tmp_path / "back")
-    from_coco(tmp_path / "c.json", tmp_path / "back", overwrite=True)
+    (tmp_path / "back" / "annos" / "000099.json").write_text("{}")
+    from_coco(tmp_path / "c.json", tmp_path / "back", overwrite=True)  # replaces the folder as a whole
+    assert sorted(f.name for f in (tmp_path / "back" / "annos").iterdir()) == ["000002.json", "000005.json", "000010.json"]
 
 
 @pytest.mark.parametrize("name", ["../000002.jpg", "/tmp/000002.jpg", "sub/000002.jpg", "..\\000002.jpg", "abc.jpg", ""])
@@ -382,6 +392,8 @@ def test_bad_coco_files_give_one_clear_error(handmade: Path, tmp_path: Path, how
     with pytest.raises(FormatError, match=match) as e:
         from_coco(bad, tmp_path / "out")
     assert str(bad) in str(e.value)
+    assert not (tmp_path / "out" / "annos").exists()  # nothing half-written
+    assert not list(tmp_path.rglob("*.part"))
 
 
 def test_not_json_and_missing_file(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ converter's work; the main process consumes the results in file order with a bou
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
@@ -154,6 +156,29 @@ def ordered_map(fn: Callable[[Any], R], jobs: Sequence[Any], workers: int) -> It
             if nxt is not None:
                 pending.append(pool.apply_async(fn, (nxt,)))
             yield res
+
+
+def temp_dir(parent: Path, name: str) -> Path:
+    """A new hidden folder in ``parent`` to fill before :func:`swap_in_dir` (permissions as a normal mkdir)."""
+    d = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".part", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(d, 0o777 & ~umask)  # mkdtemp makes 0700 folders; datasets are usually shared
+    return d
+
+
+def swap_in_dir(tmp: Path, final: Path) -> None:
+    """Replace the folder ``final`` (maybe absent) by ``tmp`` with two renames, then delete the old one."""
+    old = None
+    if final.exists() or final.is_symlink():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink()
 
 
 def count_skipped(issues: Sequence[Issue]) -> int:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -58,7 +59,7 @@ from .._atomic import atomic_open
 from .._progress import progress_bar
 from .._table import format_table
 from ..errors import AnnotationError, DatasetError, FormatError, Issue
-from ..io.native import write_annotation
+from ..io.native import annotation_to_bytes
 from ..io.scan import SplitTable
 from . import _stream
 from ..layout import ATTRIBUTES, CATEGORIES, LANDMARK_NAMES_294, NUM_LANDMARKS, SOURCES, Category
@@ -563,17 +564,10 @@ def _category_map(data: dict[str, Any], path: str) -> None:
 
 
 def _link_or_copy(src: Path, dst: Path, mode: str) -> None:
-    import shutil
-
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.part")
-    if tmp.exists() or tmp.is_symlink():
-        tmp.unlink()
     if mode == "symlink":
-        os.symlink(os.path.abspath(src), tmp)
+        os.symlink(os.path.abspath(src), dst)
     else:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+        shutil.copyfile(src, dst)
 
 
 def from_coco(
@@ -597,8 +591,9 @@ def from_coco(
 
     ``images``: a folder holding the images by ``file_name``; they are linked (``image_mode="symlink"``) or
     copied (``"copy"``) into ``out_dir/image/``. File names that are not bare ``000123.jpg`` names (folders,
-    ``..``, absolute paths) are refused, so nothing is written outside ``out_dir``. Existing annotation
-    files are not overwritten unless ``overwrite=True``.
+    ``..``, absolute paths) are refused, so nothing is written outside ``out_dir``. A non-empty
+    ``out_dir/annos/`` (or ``image/``) is replaced as a whole only with ``overwrite=True``. The folders are
+    filled under temporary names and swapped into place when everything has been checked and written.
 
     The COCO file is read whole (orjson); expect about 4x its size in memory.
     """
@@ -656,10 +651,47 @@ def from_coco(
         ann_of[iid].append(a_i)
 
     out = Path(out_dir)
-    anno_dir = out / "annos"
-    if anno_dir.is_dir() and not overwrite and any(anno_dir.iterdir()):
-        raise DatasetError("annos/ already holds files; pass overwrite=True (--overwrite) to replace them", path=str(anno_dir))
-    anno_dir.mkdir(parents=True, exist_ok=True)
+    targets = [out / "annos"] + ([out / "image"] if images is not None else [])
+    for d in targets:
+        if d.is_dir() and not overwrite and any(d.iterdir()):
+            raise DatasetError(
+                f"{d.name}/ already holds files; pass overwrite=True (--overwrite) to replace the folder", path=str(d)
+            )
+    if images is not None:
+        gone = [im["file_name"] for iid, im in by_id.items() if not (Path(images) / str(im["file_name"])).is_file()]
+        if gone:
+            raise DatasetError(f"{len(gone)} image file(s) not found in the images folder; first", path=str(Path(images) / gone[0]))
+    out.mkdir(parents=True, exist_ok=True)
+    tmp_annos = _stream.temp_dir(out, "annos")
+    tmp_images = _stream.temp_dir(out, "image") if images is not None else None
+    try:
+        summary = _write_native(
+            anns, by_id, stems, ann_of, p, tmp_annos, tmp_images, images, image_mode, source, progress
+        )
+        _stream.swap_in_dir(tmp_annos, out / "annos")
+        if tmp_images is not None:
+            _stream.swap_in_dir(tmp_images, out / "image")
+    except BaseException:
+        shutil.rmtree(tmp_annos, ignore_errors=True)
+        if tmp_images is not None:
+            shutil.rmtree(tmp_images, ignore_errors=True)
+        raise
+    return replace(summary, out_dir=str(out))
+
+
+def _write_native(
+    anns: list[Any],
+    by_id: dict[int, dict[str, Any]],
+    stems: dict[int, str],
+    ann_of: dict[int, list[int]],
+    p: str,
+    anno_dir: Path,
+    image_dir: Path | None,
+    images: str | os.PathLike[str] | None,
+    image_mode: str,
+    source: str | None,
+    progress: bool,
+) -> FromCocoSummary:
     n_items = attrs_filled = source_filled = keys_assigned = no_anns = skipped = linked = 0
     for iid in progress_bar(sorted(by_id), desc="native files", unit="file", enabled=progress):
         im = by_id[iid]
@@ -763,16 +795,13 @@ def from_coco(
             record = ImageAnnotation(stem=stems[iid], source=src, pair_id=pair, items=tuple(items))
         except AnnotationError as e:
             raise FormatError(e.message, path=p, item=f"{where_img} {e.item or ''}".strip(), field=e.field) from None
-        write_annotation(record, anno_dir / f"{stems[iid]}.json")
+        (anno_dir / f"{stems[iid]}.json").write_bytes(annotation_to_bytes(record))
         n_items += len(items)
-        if images is not None:
-            src_img = Path(images) / str(im["file_name"])
-            if not src_img.is_file():
-                raise DatasetError("image file not found", path=str(src_img))
-            _link_or_copy(src_img, out / "image" / f"{stems[iid]}.jpg", image_mode)
+        if images is not None and image_dir is not None:
+            _link_or_copy(Path(images) / str(im["file_name"]), image_dir / f"{stems[iid]}.jpg", image_mode)
             linked += 1
     return FromCocoSummary(
-        out_dir=str(out),
+        out_dir=str(anno_dir.parent),
         images=len(by_id) - skipped,
         items=n_items,
         attributes_filled=attrs_filled,

@@ -43,7 +43,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -334,17 +333,6 @@ def _read_state(out: Path, task: str) -> dict[str, Any]:
     return state
 
 
-def _swap_in(tmp: Path, final: Path) -> None:
-    """Replace ``final`` (a folder, maybe absent) by ``tmp`` with two renames, then delete the old one."""
-    old = None
-    if final.exists() or final.is_symlink():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def to_yolo(
     source: SplitTable | str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -390,8 +378,8 @@ def to_yolo(
         n_units, unit = sum(len(c) for c in chunks), "file"
     (out / "labels").mkdir(exist_ok=True)
     (out / "images").mkdir(exist_ok=True)
-    tmp_labels = Path(tempfile.mkdtemp(prefix=f".{split_name}.", suffix=".part", dir=out / "labels"))
-    tmp_images = Path(tempfile.mkdtemp(prefix=f".{split_name}.", suffix=".part", dir=out / "images"))
+    tmp_labels = _stream.temp_dir(out / "labels", split_name)
+    tmp_images = _stream.temp_dir(out / "images", split_name)
     if isinstance(source, SplitTable):
         jobs: list[tuple[Any, ...]] = [("table", t, opts, str(tmp_labels), str(tmp_images)) for t in tables]
     else:
@@ -408,8 +396,8 @@ def to_yolo(
             n_images += part.num_images
             n_items += part.num_items
             bar.update(part.num_files or part.num_items)
-        _swap_in(tmp_labels, out / "labels" / split_name)
-        _swap_in(tmp_images, out / "images" / split_name)
+        _stream.swap_in_dir(tmp_labels, out / "labels" / split_name)
+        _stream.swap_in_dir(tmp_images, out / "images" / split_name)
     except BaseException:
         shutil.rmtree(tmp_labels, ignore_errors=True)
         shutil.rmtree(tmp_images, ignore_errors=True)
