@@ -11,7 +11,7 @@ image files, and both converters need the image headers, so this script writes i
 
 Both converters run in fresh subprocesses, alternating, ``--repeat`` times; the table shows medians of wall
 time and of the peak resident memory of the whole process tree (summed over the process and its children,
-sampled every 20 ms with psutil: shared pages of forked workers count twice, so ours is over-stated).
+sampled every 50 ms with psutil: shared pages of forked workers count twice, so ours is over-stated).
 
 * ``df2kit``: ``df2kit.formats.coco.to_coco(root, out, split="train", cache=False)``: a cold scan (no scan
   cache) with all cores, image headers read, annotations serialized in worker processes and streamed.
@@ -209,7 +209,7 @@ def run_baseline(split_dir: str, out: str) -> None:
 
 
 # ---- measuring -----------------------------------------------------------------------------------------
-def _tree_rss(p) -> int:  # noqa: ANN001
+def _tree_rss(p) -> int:
     import psutil
 
     total = 0
@@ -247,7 +247,7 @@ def measure(which: str, split_dir: Path, out: Path, cap_gb: float) -> tuple[floa
         nonlocal peak
         while not done.is_set():
             peak = max(peak, _tree_rss(ps))
-            time.sleep(0.02)
+            time.sleep(0.05)
 
     th = threading.Thread(target=poll, daemon=True)
     th.start()
@@ -283,6 +283,9 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=FULL_IMAGES)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
+        "--baseline-repeat", type=int, default=None, help="runs of the baseline (default: --repeat; it is slow and big)"
+    )
+    ap.add_argument(
         "--baseline-cap-gb",
         type=float,
         default=18.0,
@@ -306,8 +309,10 @@ def main() -> None:
         args.baseline_cap_gb = max(1.0, min(args.baseline_cap_gb, avail - 3.0))
         print(f"baseline address-space cap: {args.baseline_cap_gb:.1f} GB", flush=True)
     res: dict[str, list[tuple[float, float, str]]] = {"df2kit": [], "official-like loop": []}
-    for r in range(args.repeat):
+    base_runs = args.repeat if args.baseline_repeat is None else args.baseline_repeat
+    for r in range(max(args.repeat, base_runs)):
         order = [("df2kit", "ours"), ("official-like loop", "baseline")]
+        order = [(label, which) for label, which in order if r < (args.repeat if which == "ours" else base_runs)]
         for label, which in order if r % 2 == 0 else order[::-1]:
             m = measure(which, split_dir, out_dir / f"{which}.json", args.baseline_cap_gb)
             res[label].append(m)
@@ -315,7 +320,8 @@ def main() -> None:
     med = {k: (statistics.median(s for s, _, _ in v), statistics.median(p for _, p, _ in v), v[-1][2]) for k, v in res.items()}
     base_s = med["official-like loop"][0]
     print()
-    print(f"native -> COCO, train split of {args.images:,} images, {os.cpu_count()} cores, median of {args.repeat} runs")
+    runs = f"median of {args.repeat} runs" + (f" (baseline: {base_runs})" if base_runs != args.repeat else "")
+    print(f"native -> COCO, train split of {args.images:,} images, {os.cpu_count()} cores, {runs}")
     print(f"{'converter':<22}{'seconds':>10}{'peak MB':>10}{'speed-up':>10}  status")
     for k in ("official-like loop", "df2kit"):
         s, p, st = med[k]

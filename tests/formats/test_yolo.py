@@ -8,7 +8,6 @@ verify_image_label: column counts, coordinates within -0.01..1.01, classes < nc,
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,6 @@ from df2kit.layout import CATEGORIES, FLIP_INDEX_294, NUM_LANDMARKS, SIGMAS_294,
 from df2kit.structures.polygons import repair_polygons
 
 from .._factory import make_split
-from .conftest import handmade_images
 
 
 def _lines(p: Path) -> list[list[float]]:

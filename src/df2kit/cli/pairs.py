@@ -7,9 +7,9 @@ import argparse
 import numpy as np
 
 from .._table import format_table
+from ..formats._stream import count_skipped
 from ..formats.pairs import positive_pairs, write_positive_pairs
 from ..io.scan import scan_split
-from ..formats._stream import count_skipped
 from ._common import add_cache, add_json, add_workers, print_json
 
 NAME = "pairs"
@@ -49,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
         "split": table.name,
         "out": args.out,
         "positive_pairs": len(pairs),
-        "style_identities_with_pairs": int(len(ident)),
-        "shop_items": int(len(np.unique(pairs.shop_item))),
-        "user_items": int(len(np.unique(pairs.user_item))),
-        "image_couples": int(len(couples)),
+        "style_identities_with_pairs": len(ident),
+        "shop_items": len(np.unique(pairs.shop_item)),
+        "user_items": len(np.unique(pairs.user_item)),
+        "image_couples": len(couples),
         "skipped_by_reader": count_skipped(table.errors),
     }
     if args.json:

@@ -47,9 +47,10 @@ import os
 import re
 import shutil
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -61,20 +62,20 @@ from .._table import format_table
 from ..errors import AnnotationError, DatasetError, FormatError, Issue
 from ..io.native import annotation_to_bytes
 from ..io.scan import SplitTable
-from . import _stream
 from ..layout import ATTRIBUTES, CATEGORIES, LANDMARK_NAMES_294, NUM_LANDMARKS, SOURCES, Category
 from ..structures.polygons import polygons_area, repair_polygons
 from ..structures.records import ClothingItem, ImageAnnotation
+from . import _stream
 
 __all__ = [
     "AREA_MODES",
     "KEYPOINT_MODES",
+    "MISSING_ATTRIBUTE_LEVELS",
     "CocoSummary",
     "FromCocoSummary",
     "coco_categories",
-    "to_coco",
     "from_coco",
-    "MISSING_ATTRIBUTE_LEVELS",
+    "to_coco",
 ]
 
 log = logging.getLogger(__name__)
@@ -289,7 +290,7 @@ def _with_ids(parts: list[bytes], first_id: int) -> bytes:
 
 
 def _image_entries(t: SplitTable) -> bytes:
-    assert t.width is not None and t.height is not None  # noqa: S101 - callers fill the sizes first
+    assert t.width is not None and t.height is not None
     widths, heights = t.width.tolist(), t.height.tolist()
     ids, pairs, srcs, stems = t.image_id.tolist(), t.pair_id.tolist(), t.source.tolist(), t.stems.tolist()
     return b",\n".join(
@@ -785,7 +786,7 @@ def _write_native(
                         style=style,
                         bbox_xyxy=(x, y, x + w, y + h),
                         landmarks=lm,
-                        segmentation=seg,
+                        segmentation=seg,  # type: ignore[arg-type]  # validated and converted by the record
                         **levels,
                     )
                 )

@@ -38,8 +38,9 @@ Replica ``rank`` takes batches ``rank, rank + num_replicas, ...`` of the epoch.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import orjson
@@ -48,7 +49,7 @@ from .._atomic import atomic_open
 from ..errors import DatasetError
 from ..io.scan import SplitTable, _ragged_index
 
-__all__ = ["PositivePairs", "positive_pairs", "write_positive_pairs", "PairBatchSampler"]
+__all__ = ["PairBatchSampler", "PositivePairs", "positive_pairs", "write_positive_pairs"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +83,7 @@ class PositivePairs:
 
 def positive_pairs(table: SplitTable) -> PositivePairs:
     """Every shop item x user item with the same ``pair_id`` and the same ``style > 0``."""
-    keys, group, shop_n, user_n = table.style_identities()
+    keys, group, _, user_n = table.style_identities()
     src = table.item_source
     shop = np.flatnonzero((group >= 0) & (src == 0))
     user = np.flatnonzero((group >= 0) & (src == 1))

@@ -44,9 +44,10 @@ import logging
 import os
 import shutil
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -61,7 +62,7 @@ from ..layout import CATEGORIES, FLIP_INDEX_294, NUM_LANDMARKS, SIGMAS_294
 from ..structures.polygons import repair_polygons
 from . import _stream
 
-__all__ = ["TASKS", "IMAGE_MODES", "YoloSummary", "to_yolo", "merge_polygons", "yaml_text", "YAML_NAME"]
+__all__ = ["IMAGE_MODES", "TASKS", "YAML_NAME", "YoloSummary", "merge_polygons", "to_yolo", "yaml_text"]
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +95,14 @@ def merge_polygons(parts: Sequence[np.ndarray]) -> np.ndarray:
         best: tuple[float, int, int, int] | None = None
         for k, p in enumerate(rest):
             d = ((merged[:, None, :] - p[None, :, :]) ** 2).sum(-1)
-            i, j = np.unravel_index(int(np.argmin(d)), d.shape)
-            if best is None or d[i, j] < best[0]:
-                best = (float(d[i, j]), k, int(i), int(j))
-        assert best is not None  # noqa: S101 - rest is not empty
-        _, k, i, j = best
+            ii, jj = np.unravel_index(int(np.argmin(d)), d.shape)
+            if best is None or d[ii, jj] < best[0]:
+                best = (float(d[ii, jj]), k, int(ii), int(jj))
+        assert best is not None
+        _, k, a, b = best
         p = rest.pop(k)
-        loop = np.concatenate([p[j:], p[: j + 1]])  # the part once around, from b back to b
-        merged = np.concatenate([merged[: i + 1], loop, merged[i:]])
+        loop = np.concatenate([p[b:], p[: b + 1]])  # the part once around, from b back to b
+        merged = np.concatenate([merged[: a + 1], loop, merged[a:]])
     return merged
 
 
@@ -173,7 +174,7 @@ def _zero_kpts(n: int) -> str:
 
 def _label_lines(t: SplitTable, opts: _Options) -> tuple[list[list[str]], Counter[str]]:
     """The label lines of every image of ``t`` (which has width/height), and the counters."""
-    assert t.width is not None and t.height is not None  # noqa: S101 - filled by the caller
+    assert t.width is not None and t.height is not None
     counts: Counter[str] = Counter()
     out: list[list[str]] = [[] for _ in range(len(t))]
     if t.num_items == 0:
