@@ -53,3 +53,27 @@ def test_counts_on_a_hand_built_split(tmp_path: Path) -> None:
     text = s.format()
     assert "positive commercial-consumer pairs" in text and "short sleeve top" in text
     assert s.to_dict()["positive_pairs"] == 5
+
+
+def test_outwear_layout_check(tmp_path: Path) -> None:
+    from df2kit.layout import Category
+
+    d = tmp_path / "train" / "annos"
+    d.mkdir(parents=True)
+
+    def outwear(key: str, cat: Category, y2: float, y4: float) -> ClothingItem:
+        lm = np.zeros((cat.num_landmarks, 3))
+        lm[1] = (20, y2, 2)
+        lm[3] = (25, y4, 2)
+        return ClothingItem(key, cat, 0, (0, 0, 50, 50), lm, [[0, 0, 50, 0, 50, 50]], 2, 1, 1, 2)
+
+    c3, c4 = Category.SHORT_SLEEVE_OUTWEAR, Category.LONG_SLEEVE_OUTWEAR
+    ims = [
+        ImageAnnotation("000001", "shop", 1, (outwear("item1", c3, 5, 20), outwear("item2", c4, 5, 20))),
+        ImageAnnotation("000002", "shop", 1, (outwear("item1", c3, 30, 20),)),
+    ]
+    for im in ims:
+        write_annotation(im, d / f"{im.stem}.json")
+    s = split_stats(scan_split(tmp_path, "train", cache=False))
+    assert s.outwear_point2_above_point4 == {"short sleeve outwear": [1, 2], "long sleeve outwear": [1, 1]}
+    assert "point 2 above point 4" in s.format()

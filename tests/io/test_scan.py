@@ -38,22 +38,11 @@ def test_scan_equals_reading_each_file(split_dir: Path) -> None:
 
 
 def test_parallel_and_serial_scans_agree(split_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scan_mod, "_parse_all", _small_chunks(scan_mod._parse_all))
+    monkeypatch.setattr(scan_mod, "_MIN_CHUNK", 7)  # several jobs even for a small split: the pool path runs
     a = scan_split(split_dir, None, cache=False, workers=1)
     b = scan_split(split_dir, None, cache=False, workers=2)
     for k, v in a._arrays().items():
         assert np.array_equal(v, b._arrays()[k]), k
-
-
-def _small_chunks(real):
-    def wrapped(anno_dir, names, **kw):
-        # force several chunks even for a small split, so the pool path is exercised
-        old = scan_mod._parse_files
-        parts = [real(anno_dir, names[i : i + 7], **kw) for i in range(0, len(names), 7)]
-        assert old is scan_mod._parse_files
-        return scan_mod._concat(parts)
-
-    return wrapped
 
 
 def test_landmarks_294_and_select(split_dir: Path) -> None:
@@ -81,6 +70,7 @@ def test_cache_hit_skips_parsing_and_incremental_reparses_only_changes(
     def spy(anno_dir, names):
         parsed.extend(names)
         return real(anno_dir, names)
+
 
     monkeypatch.setattr(scan_mod, "_parse_files", spy)
     second = scan_split(work, None, cache=cache, workers=1)

@@ -21,6 +21,7 @@ COMMANDS = (
     "evaluate",
     "convert",
     "pairs",
+    "synth",
 )
 
 _DESCRIPTION = """\

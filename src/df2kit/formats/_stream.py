@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import DatasetError, Issue
 from ..io.scan import (
     SplitTable,
-    _list_annotations,
+    _list_names,
     _mp_context,
     _parse_files,
     _size_or_error,
@@ -56,8 +56,9 @@ def file_chunks(split_dir: Path, step: int = FILES_PER_CHUNK) -> tuple[list[list
     """Annotation file names in image-id order, in chunks; a second file with the same image id is left out
     with a ``duplicate-image-id`` error, as the scanner does. Returns (chunks, issues, files seen)."""
     anno_dir = split_dir / "annos"
-    names, _, _, issues = _list_annotations(anno_dir)
-    seen = len(names) + len(issues)
+    names = _list_names(anno_dir)
+    issues: list[Issue] = []
+    seen = len(names)
     digit = [n[:-5].isdigit() and n[:-5].isascii() for n in names]
     order = sorted(range(len(names)), key=lambda i: (0, int(names[i][:-5]), i) if digit[i] else (1, 0, i))
     kept: list[str] = []
@@ -118,7 +119,7 @@ def read_chunk(split_dir: str, names: list[str]) -> tuple[SplitTable, list[Issue
     paths that are missing or unreadable.
     """
     d = Path(split_dir)
-    arr = _sorted_by_id(_parse_files(str(d / "annos"), names))
+    arr = _sorted_by_id(_parse_files(str(d / "annos"), names)[0])
     t, missing = with_sizes(table_from_arrays(d, arr))
     return t, list(arr.issues), missing
 
