@@ -4,21 +4,25 @@
     .venv/bin/python benchmarks/convert.py --images 20000     # a quicker, smaller run
 
 The data is synthetic and made once under --root (default /tmp/df2kit-bench-convert): a train split of
-DeepFashion2-format annotation files (312,186 items for the full size, 1-3 items per image, 1-3 polygons of
-12-60 points, landmarks of the item's category) plus tiny but valid JPEG files whose headers give each
-image's size (a few sizes encoded once by Pillow, their bytes reused). ``df2kit synth --no-images`` makes no
-image files, and both converters need the image headers, so this script writes its own.
+DeepFashion2-format annotation files (about 312k items for the full size, 1-3 items per image, 1-3 polygons
+of 12-60 points, landmarks of the item's category) plus tiny but valid JPEG files whose headers give each
+image's size (25 sizes encoded once by Pillow, their bytes reused). ``df2kit synth --no-images`` writes no
+image files and its image sizes come out of its scene builder, while both converters need the image
+headers, so this script makes its own annotation files with known sizes (it is also much faster).
 
 Both converters run in fresh subprocesses, alternating, ``--repeat`` times; the table shows medians of wall
 time and of the peak resident memory of the whole process tree (summed over the process and its children,
 sampled every 50 ms with psutil: shared pages of forked workers count twice, so ours is over-stated).
 
-* ``df2kit``: ``df2kit.formats.coco.to_coco(root, out, split="train", cache=False)``: a cold scan (no scan
-  cache) with all cores, image headers read, annotations serialized in worker processes and streamed.
+* ``df2kit``: ``df2kit.formats.coco.to_coco(split_dir, out)``: one streaming pass with all cores (no scan
+  cache involved): workers parse chunks of files, read the image headers and serialize; the main process
+  writes in order.
 * ``official-like loop``: what the official ``deepfashion2_to_coco.py`` does, written here: for each file,
   ``PIL.Image.open`` for the size, ``json.load``, a 882-float keypoint list per item built with numpy, all
-  appended to one dict, then one ``json.dump``. It runs under a memory cap (--baseline-cap-gb) so that it
-  cannot starve the machine; if it hits the cap the table says so.
+  appended to one dict, then one ``json.dumps`` (the C encoder; the official script's ``json.dump`` uses
+  Python's pure-Python encoder and is about 2.5x slower still, so this baseline is the stronger one). It runs
+  under a memory cap (--baseline-cap-gb) so that it cannot starve the machine; if it hits the cap the table
+  says so.
 
 Before timing, both converters run on the first 500 images and their outputs are compared field by field
 (ids, boxes, areas, keypoints, num_keypoints, segmentation, style, pair_id, image sizes), so the race is

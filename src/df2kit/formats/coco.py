@@ -511,10 +511,11 @@ def _req(d: Any, key: str, path: str, where: str, kind: type | tuple[type, ...])
 
 
 def _landmarks(kp: Any, cat: Category, path: str, where: str) -> np.ndarray:
-    if not isinstance(kp, list) or not all(type(v) in (int, float) for v in kp):
+    raw = np.asarray(kp) if isinstance(kp, list) else None
+    if raw is None or raw.ndim != 1 or raw.dtype.kind not in "iuf":  # strings, None, nested lists, bools
         raise FormatError("expected a flat list of numbers", path=path, item=where, field="keypoints")
     k = cat.num_landmarks
-    arr = np.array(kp, dtype=np.float64)
+    arr = raw.astype(np.float64)
     if arr.size == 3 * NUM_LANDMARKS:
         full = arr.reshape(NUM_LANDMARKS, 3)
         sl = cat.landmark_slice
