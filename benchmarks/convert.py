@@ -20,7 +20,7 @@ sampled every 50 ms with psutil: shared pages of forked workers count twice, so 
 * ``official-like loop``: what the official ``deepfashion2_to_coco.py`` does, written here: for each file,
   ``PIL.Image.open`` for the size, ``json.load``, a 882-float keypoint list per item built with numpy, all
   appended to one dict, then one ``json.dumps`` (the C encoder; the official script's ``json.dump`` uses
-  Python's pure-Python encoder and is about 2.5x slower still, so this baseline is the stronger one). It runs
+  Python's pure-Python encoder and takes about 2x the CPU time, so this baseline is the stronger one). It runs
   under a memory cap (--baseline-cap-gb) so that it cannot starve the machine; if it hits the cap the table
   says so.
 
