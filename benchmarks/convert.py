@@ -242,7 +242,7 @@ def measure(which: str, split_dir: Path, out: Path, cap_gb: float) -> tuple[floa
         out.unlink()
     cmd = [sys.executable, __file__, "_run", which, str(split_dir), str(out)]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, preexec_fn=limit, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, preexec_fn=limit, stderr=subprocess.PIPE, text=True)  # noqa: PLW1509 - no thread yet
     ps = psutil.Process(proc.pid)
     peak = 0
     done = threading.Event()
