@@ -1,0 +1,293 @@
+"""Results files: read fast, in chunks, into checked columns.
+
+A results file is a flat JSON list of entries (section 4 of the spec). It is read in blocks of a few
+megabytes that are cut between entries and parsed with orjson, and each block becomes columns at once, so
+a 294-landmark results file (mostly floats) never exists as millions of Python floats at the same time.
+Every entry is checked; the first problem raises :class:`~df2kit.errors.ResultsError` naming the file, the
+entry (its 0-based index in the list) and the field.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import orjson
+
+from ..errors import ResultsError
+from ..layout import NUM_LANDMARKS
+
+__all__ = ["Columns", "iter_result_chunks", "entries_to_columns", "TASK_FIELD"]
+
+#: The result field each task scores.
+TASK_FIELD = {"detection": "bbox", "segmentation": "segmentation", "landmarks": "keypoints"}
+
+_BLOCK = 1 << 24  # bytes read and parsed at a time
+_SPLIT = re.compile(rb"\}\s*,\s*\{")
+
+
+@dataclass(eq=False)
+class Columns:
+    """One block of results entries as arrays (entries in input order, ``first`` = index of the first)."""
+
+    first: int
+    image_id: np.ndarray  # (n,) int64
+    category_id: np.ndarray  # (n,) int64
+    score: np.ndarray  # (n,) float64
+    bbox: np.ndarray | None = None  # (n, 4) float64 [x, y, w, h], NaN rows where an entry has no box
+    keypoints: np.ndarray | None = None  # (n, 294, 3) float64
+    mask_size: np.ndarray | None = None  # (n, 2) int64 [h, w]
+    mask_counts: list[Any] | None = None  # n compressed strings (or uncompressed lists)
+
+    def __len__(self) -> int:
+        return len(self.image_id)
+
+
+# ---- reading a file in blocks ---------------------------------------------------------------------------
+def iter_result_chunks(path: str | os.PathLike[str], block: int = _BLOCK) -> Iterator[tuple[int, list[Any]]]:
+    """Yield ``(index of the first entry, entries)`` blocks of a results file (a JSON list of objects)."""
+    src = os.fspath(path)
+    with open(src, "rb") as f:
+        head = f.read(block)
+        stripped = head.lstrip()
+        if not stripped:
+            raise ResultsError("the file is empty; expected a JSON list of result entries", path=src)
+        if stripped[:1] != b"[":
+            yield 0, _parse_whole(src)
+            return
+        buf = stripped[1:]
+        first = 0
+        eof = False
+        while True:
+            if not eof and len(buf) < block:
+                more = f.read(block)
+                if more:
+                    buf += more
+                else:
+                    eof = True
+            if eof:
+                tail = buf.rstrip()
+                if not tail.endswith(b"]"):
+                    raise ResultsError("the JSON list is not closed (truncated file?)", path=src)
+                piece = tail[:-1]
+                if piece.strip():
+                    entries = _parse_piece(piece)
+                    if entries is None:
+                        yield first, _parse_whole(src)[first:]
+                        return
+                    yield first, entries
+                return
+            # cut after the last "}, {" of the block: entries hold no braces inside strings (masks' counts
+            # use the characters '0'..'o'); a wrong cut makes the parse fail and the whole file is re-read
+            cut = _last_split(buf)
+            if cut is None:
+                more = f.read(block)
+                if not more:
+                    eof = True
+                else:
+                    buf += more
+                continue
+            piece, buf = buf[: cut + 1], buf[cut + 1 :].lstrip()
+            buf = buf[1:] if buf[:1] == b"," else buf
+            entries = _parse_piece(piece)
+            if entries is None:
+                # not valid JSON, or a cut fell inside a string: the whole file decides (and names the error)
+                yield first, _parse_whole(src)[first:]
+                return
+            yield first, entries
+            first += len(entries)
+
+
+def _last_split(buf: bytes) -> int | None:
+    end = len(buf)
+    while True:
+        i = buf.rfind(b"}", 0, end)
+        if i < 0:
+            return None
+        m = _SPLIT.match(buf, i)
+        if m is not None:
+            return i
+        end = i
+
+
+def _parse_piece(piece: bytes) -> list[Any] | None:
+    try:
+        out = orjson.loads(b"[" + piece + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    return out if isinstance(out, list) else None
+
+
+def _parse_whole(src: str) -> list[Any]:
+    try:
+        with open(src, "rb") as f:
+            data = orjson.loads(f.read())
+    except orjson.JSONDecodeError as e:
+        raise ResultsError(f"not valid JSON ({e})", path=src) from None
+    if not isinstance(data, list):
+        raise ResultsError(f"expected a JSON list of result entries, got a {type(data).__name__}", path=src)
+    return data
+
+
+# ---- entries to columns ---------------------------------------------------------------------------------
+def _err(msg: str, src: str | None, index: int, field: str | None) -> ResultsError:
+    return ResultsError(msg, path=src, item=f"entry {index}", field=field)
+
+
+def _first_bad(entries: Sequence[Any], key: str, first: int, src: str | None, check: Any) -> ResultsError:
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            return _err(f"expected an object, got {type(e).__name__}", src, first + i, None)
+        if key not in e:
+            return _err(f"missing {key!r}", src, first + i, key)
+        msg = check(e[key])
+        if msg:
+            return _err(msg, src, first + i, key)
+    return _err("malformed entry", src, first, key)  # pragma: no cover - a fast path failed for no reason
+
+
+def _is_int(v: Any) -> bool:
+    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+
+
+def _check_int(v: Any) -> str | None:
+    return None if _is_int(v) else f"expected an integer, got {v!r:.40}"
+
+
+def _check_score(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return f"expected a number, got {v!r:.40}"
+    return None if math.isfinite(v) else f"expected a finite number, got {v!r}"
+
+
+def _check_box(v: Any) -> str | None:
+    if not isinstance(v, list) or len(v) != 4:
+        return f"expected 4 numbers [x, y, w, h], got {v!r:.60}"
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v):
+        return f"expected 4 finite numbers, got {v!r:.60}"
+    if v[2] < 0 or v[3] < 0:
+        return f"expected a width and height >= 0, got {v!r:.60}"
+    return None
+
+
+def _check_keypoints(v: Any) -> str | None:
+    if not isinstance(v, list) or len(v) != 3 * NUM_LANDMARKS:
+        n = len(v) if isinstance(v, list) else type(v).__name__
+        return f"expected {3 * NUM_LANDMARKS} numbers (294 landmarks x [x, y, v]), got {n}"
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v):
+        bad = next(j for j, x in enumerate(v) if not (isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)))
+        return f"expected finite numbers, got {v[bad]!r} at position {bad}"
+    return None
+
+
+def _check_segm(v: Any) -> str | None:
+    if not isinstance(v, dict) or "size" not in v or "counts" not in v:
+        return f"expected an RLE mask {{'size': [h, w], 'counts': ...}}, got {v!r:.60}"
+    size = v["size"]
+    if not (isinstance(size, list) and len(size) == 2 and all(_is_int(x) and x >= 0 for x in size)):
+        return f"expected 'size': [height, width], got {size!r:.40}"
+    if not isinstance(v["counts"], (str, list)):
+        return f"expected 'counts' to be an RLE string, got {type(v['counts']).__name__}"
+    return None
+
+
+_CHECKS = {"bbox": _check_box, "keypoints": _check_keypoints, "segmentation": _check_segm}
+
+
+def _ints(entries: Sequence[Any], key: str, first: int, src: str | None) -> np.ndarray:
+    try:
+        vals = [e[key] for e in entries]
+        arr = np.array(vals)
+    except (KeyError, TypeError, ValueError):
+        raise _first_bad(entries, key, first, src, _check_int) from None
+    if arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            return arr.astype(np.int64)
+        raise _first_bad(entries, key, first, src, _check_int)
+    return arr.astype(np.int64, copy=False)
+
+
+def entries_to_columns(
+    entries: Sequence[Any], first: int, task: str, src: str | None, *, need: tuple[str, ...] = ()
+) -> Columns:
+    """Check a block of result entries for ``task`` and turn it into :class:`Columns`.
+
+    ``need`` names extra fields to read when present (``bbox`` for the area rule of masks and landmarks).
+    """
+    n = len(entries)
+    if n and not all(type(e) is dict for e in entries):
+        i = next(i for i, e in enumerate(entries) if not isinstance(e, dict))
+        raise _err(f"expected an object, got {type(entries[i]).__name__}", src, first + i, None)
+    image_id = _ints(entries, "image_id", first, src)
+    category_id = _ints(entries, "category_id", first, src)
+    try:
+        score = np.array([e["score"] for e in entries], dtype=np.float64)
+        ok = bool(np.isfinite(score).all())
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok or any(type(e["score"]) is bool for e in entries):
+        raise _first_bad(entries, "score", first, src, _check_score)
+    cols = Columns(first=first, image_id=image_id, category_id=category_id, score=score)
+    field = TASK_FIELD[task]
+    if field == "bbox" or "bbox" in need:
+        cols.bbox = _boxes(entries, first, src, required=(field == "bbox"))
+    if field == "keypoints":
+        try:
+            kp = np.array([e["keypoints"] for e in entries], dtype=np.float64)
+            ok = kp.shape == (n, 3 * NUM_LANDMARKS) and bool(np.isfinite(kp).all())
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise _first_bad(entries, "keypoints", first, src, _check_keypoints)
+        cols.keypoints = kp.reshape(n, NUM_LANDMARKS, 3)
+    if field == "segmentation" or (field == "bbox" and cols.bbox is not None and np.isnan(cols.bbox[:, 0]).any()):
+        masks = []
+        for i, e in enumerate(entries):
+            seg = e.get("segmentation")
+            if seg is None:
+                if field == "segmentation":
+                    what = "a 'bbox' but no 'segmentation'" if "bbox" in e else "no 'segmentation'"
+                    raise _err(
+                        f"this entry has {what}: refusing to score it as a mask (pycocotools would silently "
+                        "score boxes as masks)",
+                        src, first + i, "segmentation",
+                    )
+                masks.append(None)
+                continue
+            msg = _check_segm(seg)
+            if msg:
+                raise _err(msg, src, first + i, "segmentation")
+            masks.append(seg)
+        cols.mask_size = np.array(
+            [m["size"] if m is not None else [-1, -1] for m in masks], dtype=np.int64
+        ).reshape(n, 2)
+        cols.mask_counts = [m["counts"] if m is not None else None for m in masks]
+    return cols
+
+
+def _boxes(entries: Sequence[Any], first: int, src: str | None, *, required: bool) -> np.ndarray:
+    n = len(entries)
+    try:
+        b = np.array([e["bbox"] for e in entries], dtype=np.float64)
+        ok = b.shape == (n, 4) and bool(np.isfinite(b).all()) and bool((b[:, 2:] >= 0).all())
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if ok:
+        return b.reshape(n, 4)
+    out = np.full((n, 4), np.nan)
+    for i, e in enumerate(entries):
+        v = e.get("bbox")
+        if v is None or (isinstance(v, list) and not v):
+            if required and "segmentation" not in e:
+                raise _err("missing 'bbox' (and no 'segmentation' to derive it from)", src, first + i, "bbox")
+            continue
+        msg = _check_box(v)
+        if msg:
+            raise _err(msg, src, first + i, "bbox")
+        out[i] = v
+    return out
