@@ -218,3 +218,10 @@ def test_pair_intersections_equal_bitmap_counts() -> None:
     want = np.array([(masks[i] & masks[j]).sum() for i, j in zip(ai, bi)])
     assert np.array_equal(got, want)
     assert np.array_equal(ms.area, [m.sum() for m in masks])
+    # the same from one side's runs only
+    s, e, owner, totals = mk.strings_to_runs([mk.encode_mask(m)["counts"] for m in masks])
+    assert np.array_equal(totals, [23 * 17] * 40)
+    run_first = np.searchsorted(owner, np.arange(41))
+    assert np.array_equal(mk.run_intersections(s, e, run_first, ai, ms, bi), want)
+    area, x0, x1, y0, y1 = mk.runs_geometry(s, e, owner, np.full(40, 23), 40)
+    assert np.array_equal(area, ms.area) and np.array_equal(x0, ms.x0) and np.array_equal(y1, ms.y1)

@@ -13,7 +13,7 @@ from ..errors import DF2Error, ResultsError
 from ..io.scan import SplitTable
 from ..layout import ATTRIBUTE_LEVELS, ATTRIBUTES, CATEGORIES
 from ._engine import Ranges, Scored, score
-from ._gt import GroundTruth, load_ground_truth
+from ._gt import GroundTruth, _gc_paused, load_ground_truth
 from ._params import IOU_TYPES, Params, params_for
 from ._results import entries_to_columns, iter_result_chunks
 from ._tasks import Collected, TaskCollector
@@ -57,7 +57,9 @@ class Evaluator:
         for t in self.tasks:
             if t not in COCO_TASKS:
                 raise ValueError(f"unknown task {t!r}; expected one of {COCO_TASKS}")
-        self.gt = load_ground_truth(gt, need_sizes="segmentation" in self.tasks, progress=progress)
+        self.gt = load_ground_truth(
+            gt, need_sizes="segmentation" in self.tasks, keypoints="landmarks" in self.tasks, progress=progress
+        )
         self.subsets = subsets
         if subsets and self.gt.attributes is None:
             raise DF2Error(
@@ -102,10 +104,11 @@ class Evaluator:
         self._add_block(self._count, block)
 
     def _add_block(self, first: int, entries: Sequence[Any]) -> None:
-        for task, col in self._collectors.items():
-            need = ("bbox",) if task != "detection" else ()
-            cols = entries_to_columns(entries, first, task, self._source, need=need)
-            col.add(cols)
+        with _gc_paused():
+            for task, col in self._collectors.items():
+                need = ("bbox",) if task != "detection" else ()
+                cols = entries_to_columns(entries, first, task, self._source, need=need)
+                col.add(cols)
         self._count = first + len(entries)
 
     def compute(self) -> dict[str, TaskResult]:
@@ -153,9 +156,11 @@ def evaluate(
             raise ResultsError("no such results file", path=source)
         bar = progress_bar(total=None, desc="read results", unit=" entries", enabled=progress)
         try:
-            for first, entries in iter_result_chunks(source):
-                ev.add_entries(entries, first=first)
-                bar.update(len(entries))
+            with _gc_paused():  # parsing makes millions of small acyclic objects
+                for first, entries in iter_result_chunks(source):
+                    ev.add_entries(entries, first=first)
+                    bar.update(len(entries))
+                    del entries
         finally:
             bar.close()
     else:
@@ -317,3 +322,17 @@ def _run(gt: GroundTruth, col: Collected, p: Params, ranges: Ranges) -> Scored:
         rec_thrs=p.rec_thrs,
         max_dets=p.max_dets,
     )
+
+
+def _score_arrays(task: str, gt: GTLike, results: Sequence[Mapping[str, Any]], variant: str = "") -> Scored:
+    """pycocotools' ``eval['precision']`` and ``eval['recall']`` for the area ranges (tests compare them)."""
+    ev = Evaluator(gt, (task,))
+    ev.add_entries(results)
+    col = ev._collectors[task].collected(variant)
+    p = params_for(task)
+    g = ev.gt
+    base = g.iscrowd.copy()
+    if p.iou_type == "keypoints":
+        num_kp, _ = g.landmark_variant(variant)
+        base |= num_kp == 0
+    return _run(g, col, p, _area_ranges(p, g.area, base, g.iscrowd, col.dt_area))

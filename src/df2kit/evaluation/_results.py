@@ -50,74 +50,104 @@ class Columns:
 
 # ---- reading a file in blocks ---------------------------------------------------------------------------
 def iter_result_chunks(path: str | os.PathLike[str], block: int = _BLOCK) -> Iterator[tuple[int, list[Any]]]:
-    """Yield ``(index of the first entry, entries)`` blocks of a results file (a JSON list of objects)."""
+    """Yield ``(index of the first entry, entries)`` blocks of a results file (a JSON list of objects).
+
+    The file is read into one reused buffer and cut after the last complete entry of each block (entries
+    hold no braces inside strings: masks' counts use the characters '0'..'o'); a block that does not parse
+    makes the whole file be read at once, which then also names any JSON error.
+    """
     src = os.fspath(path)
+    buf = bytearray(2 * block + 2)
+    view = memoryview(buf)
     with open(src, "rb") as f:
-        head = f.read(block)
-        stripped = head.lstrip()
-        if not stripped:
+        n = f.readinto(view[1:])
+        start = 1
+        while start < 1 + n and buf[start] in b" \t\r\n":
+            start += 1
+        if start == 1 + n:
             raise ResultsError("the file is empty; expected a JSON list of result entries", path=src)
-        if stripped[:1] != b"[":
+        if buf[start] != ord("["):
             yield 0, _parse_whole(src)
             return
-        buf = stripped[1:]
+        # buf[0] is a permanent "[", the unparsed text follows it at buf[1:hi]
+        buf[0] = ord("[")
+        rest = n - start
+        arr = np.frombuffer(buf, dtype=np.uint8)
+        arr[1 : 1 + rest] = arr[start + 1 : 1 + n]
+        del arr
+        hi = 1 + rest
         first = 0
         eof = False
         while True:
-            if not eof and len(buf) < block:
-                more = f.read(block)
-                if more:
-                    buf += more
-                else:
-                    eof = True
+            if not eof and hi < block + 1:
+                if hi + block + 1 > len(buf):
+                    view.release()
+                    buf.extend(bytes(hi + block + 1 - len(buf)))
+                    view = memoryview(buf)
+                got = f.readinto(view[hi : hi + block])
+                if got:
+                    hi += got
+                    continue
+                eof = True
             if eof:
-                tail = buf.rstrip()
-                if not tail.endswith(b"]"):
+                end = hi
+                while end > 1 and buf[end - 1] in b" \t\r\n":
+                    end -= 1
+                if end <= 1 or buf[end - 1] != ord("]"):
                     raise ResultsError("the JSON list is not closed (truncated file?)", path=src)
-                piece = tail[:-1]
-                if piece.strip():
-                    entries = _parse_piece(piece)
-                    if entries is None:
-                        yield first, _parse_whole(src)[first:]
-                        return
+                entries = _parse_piece(view[:end])  # "[" + the last entries + the file's "]"
+                if entries is None:
+                    yield first, _parse_whole(src)[first:]
+                elif entries:
                     yield first, entries
                 return
-            # cut after the last "}, {" of the block: entries hold no braces inside strings (masks' counts
-            # use the characters '0'..'o'); a wrong cut makes the parse fail and the whole file is re-read
-            cut = _last_split(buf)
-            if cut is None:
-                more = f.read(block)
-                if not more:
+            cut = _last_split(buf, hi)
+            if cut is None:  # one entry longer than a block: read more
+                view.release()
+                buf.extend(bytes(block))
+                view = memoryview(buf)
+                got = f.readinto(view[hi : hi + block])
+                if not got:
                     eof = True
-                else:
-                    buf += more
+                hi += got
                 continue
-            piece, buf = buf[: cut + 1], buf[cut + 1 :].lstrip()
-            buf = buf[1:] if buf[:1] == b"," else buf
-            entries = _parse_piece(piece)
+            saved = buf[cut + 1]
+            buf[cut + 1] = ord("]")
+            entries = _parse_piece(view[: cut + 2])
+            buf[cut + 1] = saved
             if entries is None:
-                # not valid JSON, or a cut fell inside a string: the whole file decides (and names the error)
                 yield first, _parse_whole(src)[first:]
                 return
             yield first, entries
             first += len(entries)
+            nxt = cut + 1
+            while buf[nxt] != ord(","):
+                nxt += 1
+            nxt += 1
+            rest = hi - nxt
+            arr = np.frombuffer(buf, dtype=np.uint8)
+            arr[1 : 1 + rest] = arr[nxt:hi]  # numpy copes with the overlap
+            del arr
+            hi = 1 + rest
 
 
-def _last_split(buf: bytes) -> int | None:
-    end = len(buf)
+def _last_split(buf: bytearray, hi: int) -> int | None:
+    """Index of the last "}" that ends an entry (followed by optional spaces, "," and "{") in buf[:hi]."""
+    end = hi
     while True:
         i = buf.rfind(b"}", 0, end)
         if i < 0:
             return None
-        m = _SPLIT.match(buf, i)
+        m = _SPLIT.match(buf, i, hi)
         if m is not None:
             return i
         end = i
 
 
-def _parse_piece(piece: bytes) -> list[Any] | None:
+def _parse_piece(text: memoryview) -> list[Any] | None:
+    """Parse ``[ ... ]`` text; None when it is not a valid JSON list."""
     try:
-        out = orjson.loads(b"[" + piece + b"]")
+        out = orjson.loads(text)
     except orjson.JSONDecodeError:
         return None
     return out if isinstance(out, list) else None
@@ -160,7 +190,7 @@ def _check_int(v: Any) -> str | None:
 
 
 def _check_score(v: Any) -> str | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if not isinstance(v, (int, float)):
         return f"expected a number, got {v!r:.40}"
     return None if math.isfinite(v) else f"expected a finite number, got {v!r}"
 
@@ -220,9 +250,6 @@ def entries_to_columns(
     ``need`` names extra fields to read when present (``bbox`` for the area rule of masks and landmarks).
     """
     n = len(entries)
-    if n and not all(type(e) is dict for e in entries):
-        i = next(i for i, e in enumerate(entries) if not isinstance(e, dict))
-        raise _err(f"expected an object, got {type(entries[i]).__name__}", src, first + i, None)
     image_id = _ints(entries, "image_id", first, src)
     category_id = _ints(entries, "category_id", first, src)
     try:
@@ -230,7 +257,7 @@ def entries_to_columns(
         ok = bool(np.isfinite(score).all())
     except (KeyError, TypeError, ValueError):
         ok = False
-    if not ok or any(type(e["score"]) is bool for e in entries):
+    if not ok:
         raise _first_bad(entries, "score", first, src, _check_score)
     cols = Columns(first=first, image_id=image_id, category_id=category_id, score=score)
     field = TASK_FIELD[task]
@@ -246,28 +273,40 @@ def entries_to_columns(
             raise _first_bad(entries, "keypoints", first, src, _check_keypoints)
         cols.keypoints = kp.reshape(n, NUM_LANDMARKS, 3)
     if field == "segmentation" or (field == "bbox" and cols.bbox is not None and np.isnan(cols.bbox[:, 0]).any()):
-        masks = []
-        for i, e in enumerate(entries):
-            seg = e.get("segmentation")
-            if seg is None:
-                if field == "segmentation":
-                    what = "a 'bbox' but no 'segmentation'" if "bbox" in e else "no 'segmentation'"
-                    raise _err(
-                        f"this entry has {what}: refusing to score it as a mask (pycocotools would silently "
-                        "score boxes as masks)",
-                        src, first + i, "segmentation",
-                    )
-                masks.append(None)
-                continue
-            msg = _check_segm(seg)
-            if msg:
-                raise _err(msg, src, first + i, "segmentation")
-            masks.append(seg)
-        cols.mask_size = np.array(
-            [m["size"] if m is not None else [-1, -1] for m in masks], dtype=np.int64
-        ).reshape(n, 2)
-        cols.mask_counts = [m["counts"] if m is not None else None for m in masks]
+        cols.mask_size, cols.mask_counts = _masks(entries, first, src, required=(field == "segmentation"))
     return cols
+
+
+def _masks(entries: Sequence[Any], first: int, src: str | None, *, required: bool) -> tuple[np.ndarray, list[Any]]:
+    n = len(entries)
+    try:  # fast path: every entry has a well-formed compressed mask
+        segs = [e["segmentation"] for e in entries]
+        sizes = np.array([g["size"] for g in segs])
+        counts = [g["counts"] for g in segs]
+        ok = sizes.shape == (n, 2) and sizes.dtype.kind in "iu" and bool((sizes >= 0).all())
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if ok:
+        return sizes.astype(np.int64).reshape(n, 2), counts
+    masks = []
+    for i, e in enumerate(entries):
+        seg = e.get("segmentation")
+        if seg is None:
+            if required:
+                what = "a 'bbox' but no 'segmentation'" if "bbox" in e else "no 'segmentation'"
+                raise _err(
+                    f"this entry has {what}: refusing to score it as a mask (pycocotools would silently "
+                    "score boxes as masks)",
+                    src, first + i, "segmentation",
+                )
+            masks.append(None)
+            continue
+        msg = _check_segm(seg)
+        if msg:
+            raise _err(msg, src, first + i, "segmentation")
+        masks.append(seg)
+    size = np.array([m["size"] if m is not None else [-1, -1] for m in masks], dtype=np.int64).reshape(n, 2)
+    return size, [m["counts"] if m is not None else None for m in masks]
 
 
 def _boxes(entries: Sequence[Any], first: int, src: str | None, *, required: bool) -> np.ndarray:

@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ResultsError
-from ..structures.masks import MaskSet, RLEError, pair_intersections, strings_to_counts
+from ..structures.masks import (
+    RLEError,
+    _fg_runs,
+    run_intersections,
+    runs_geometry,
+    string_to_counts,
+    strings_to_runs,
+)
 from ._gt import LANDMARK_VARIANTS, GroundTruth
 from ._params import Params
 from ._results import Columns
@@ -47,6 +54,20 @@ class Collected:
     pair_dt: np.ndarray
     pair_gt: np.ndarray
     pair_iou: np.ndarray
+
+
+@dataclass(eq=False)
+class _Runs:
+    """Decoded masks of some entries: runs ``s, e`` (mask j owns ``first[j]:first[j + 1]``), area, box."""
+
+    s: np.ndarray
+    e: np.ndarray
+    first: np.ndarray
+    area: np.ndarray
+    x0: np.ndarray
+    x1: np.ndarray
+    y0: np.ndarray
+    y1: np.ndarray
 
 
 @dataclass(eq=False)
@@ -146,11 +167,15 @@ class TaskCollector:
         area = box[:, 2] * box[:, 3]
         if missing.any():  # boxes of entries that only carry a mask: the mask's box and area (loadRes)
             idx = np.flatnonzero(missing)
-            ms = self._decode(cols, idx)
+            r = self._decode(cols, idx)
             box = box.copy()
-            box[idx] = ms.bboxes_xywh()
+            has = r.area > 0
+            box[idx] = 0.0
+            box[idx[has]] = np.column_stack(
+                [r.x0[has], r.y0[has], r.x1[has] - r.x0[has] + 1, r.y1[has] - r.y0[has]]
+            ).astype(np.float64)
             area = area.copy()
-            area[idx] = ms.area
+            area[idx] = r.area
         d = box[pd]
         g = self.gt.bbox_xywh[pg]
         # pycocotools' bbIou, operation for operation
@@ -167,43 +192,54 @@ class TaskCollector:
         keep = iou >= _MIN_IOU
         return area, {"": (pd[keep], pg[keep], iou[keep])}
 
-    def _decode(self, cols: Columns, idx: np.ndarray) -> MaskSet:
-        """Masks of the given entries of a block (checked: counts must cover the whole image)."""
+    def _decode(self, cols: Columns, idx: np.ndarray) -> _Runs:
+        """Foreground runs of the masks of the given entries of a block (checked: the run lengths must
+        cover the whole image)."""
         assert cols.mask_counts is not None and cols.mask_size is not None
         counts_in = [cols.mask_counts[i] for i in idx.tolist()]
         sizes = cols.mask_size[idx]
-        strs = [c for c in counts_in if not isinstance(c, list)]
         try:
-            if len(strs) == len(counts_in):
-                counts, offsets = strings_to_counts(strs)
-            else:
-                parts = []
-                for c in counts_in:
-                    parts.append(np.asarray(c, dtype=np.int64) if isinstance(c, list) else strings_to_counts([c])[0])
-                offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-                np.cumsum([len(p) for p in parts], out=offsets[1:])
-                counts = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-        except RLEError as e:
-            j = e.index or 0
-            raise ResultsError(str(e).split(": ", 1)[-1], path=self.source, item=f"entry {cols.first + int(idx[j])}",
+            try:
+                s, e, owner, tot = strings_to_runs(counts_in)
+                mixed = False
+            except TypeError:
+                mixed = True
+            if mixed:
+                cl = []
+                for j, c in enumerate(counts_in):
+                    try:
+                        cl.append(np.asarray(c, dtype=np.int64) if isinstance(c, list) else string_to_counts(c))
+                    except RLEError as err:
+                        err.index = j
+                        raise
+                    if (cl[-1] < 0).any() or cl[-1].ndim != 1:
+                        raise ResultsError("expected run lengths >= 0", path=self.source,
+                                           item=f"entry {cols.first + int(idx[j])}", field="segmentation.counts")
+                offsets = np.zeros(len(cl) + 1, dtype=np.int64)
+                np.cumsum([len(c) for c in cl], out=offsets[1:])
+                counts = np.concatenate(cl) if cl else np.zeros(0, np.int64)
+                s, e, owner = _fg_runs(counts, offsets)
+                keep = e > s
+                s, e, owner = s[keep], e[keep], owner[keep]
+                tot = np.array([int(c.sum()) for c in cl], dtype=np.int64)
+        except RLEError as err:
+            raise ResultsError(str(err).split(": ", 1)[-1], path=self.source,
+                               item=f"entry {cols.first + int(idx[err.index or 0])}",
                                field="segmentation.counts") from None
         except (TypeError, ValueError):
             raise ResultsError("expected run lengths in 'counts'", path=self.source,
                                item=f"entry {cols.first + int(idx[0])}", field="segmentation.counts") from None
-        ns = np.diff(offsets)
-        tot = np.zeros(len(idx), dtype=np.int64)
-        nz = ns > 0
-        if nz.any():
-            tot[nz] = np.add.reduceat(counts, offsets[:-1][nz])
-        if (counts < 0).any() or not np.array_equal(tot, sizes[:, 0] * sizes[:, 1]):
-            bad = np.flatnonzero((tot != sizes[:, 0] * sizes[:, 1]))
-            j = int(bad[0]) if len(bad) else int(np.searchsorted(offsets, np.flatnonzero(counts < 0)[0], side="right") - 1)
+        want = sizes[:, 0] * sizes[:, 1]
+        if not np.array_equal(tot, want):
+            j = int(np.flatnonzero(tot != want)[0])
             raise ResultsError(
-                f"run lengths add up to {int(tot[j])} pixels, expected height * width = "
-                f"{int(sizes[j, 0] * sizes[j, 1])}",
+                f"run lengths add up to {int(tot[j])} pixels, expected height * width = {int(want[j])}",
                 path=self.source, item=f"entry {cols.first + int(idx[j])}", field="segmentation.counts",
             )
-        return MaskSet.from_counts(counts, offsets, sizes[:, 0], sizes[:, 1])
+        n = len(idx)
+        area, x0, x1, y0, y1 = runs_geometry(s, e, owner, sizes[:, 0], n)
+        first = np.searchsorted(owner, np.arange(n + 1))
+        return _Runs(s, e, first, area, x0, x1, y0, y1)
 
     def _masks_block(self, cols: Columns, rows: np.ndarray, pd: np.ndarray, pg: np.ndarray) -> tuple[np.ndarray, dict]:
         gt = self.gt
@@ -220,28 +256,28 @@ class TaskCollector:
         has_box = cols.bbox is not None
         no_box = np.isnan(cols.bbox[:, 0]) if has_box else np.ones(len(cols), dtype=bool)
         need = np.union1d(np.unique(pd), np.flatnonzero(no_box))
-        area = cols.bbox[:, 2] * cols.bbox[:, 3] if has_box else np.zeros(len(cols))
+        area = np.where(no_box, 0.0, cols.bbox[:, 2] * cols.bbox[:, 3]) if has_box else np.zeros(len(cols))
         if len(need) == 0:
             return area, {"": (pd[:0], pg[:0], np.zeros(0))}
-        ms = self._decode(cols, need)
+        r = self._decode(cols, need)
         local = np.full(len(cols), -1, dtype=np.int64)
         local[need] = np.arange(len(need))
-        area = np.where(no_box, 0.0, area)
-        area[need[no_box[need]]] = ms.area[no_box[need]]
+        nb = need[no_box[need]]
+        area[nb] = r.area[local[nb]]
         di = local[pd]
         g = self._masks
         # a bound from areas and boxes: IoU <= I / (a + b - I) with I = min(box overlap, a, b)
-        ox = np.minimum(ms.x1[di], g.x1[pg]) - np.maximum(ms.x0[di], g.x0[pg]) + 1
-        oy = np.minimum(ms.y1[di], g.y1[pg]) - np.maximum(ms.y0[di], g.y0[pg])
-        da = ms.area[di]
+        ox = np.minimum(r.x1[di], g.x1[pg]) - np.maximum(r.x0[di], g.x0[pg]) + 1
+        oy = np.minimum(r.y1[di], g.y1[pg]) - np.maximum(r.y0[di], g.y0[pg])
+        da = r.area[di]
         ga = g.area[pg]
         bound_i = np.minimum(np.minimum(np.clip(ox, 0, None) * np.clip(oy, 0, None), da), ga)
         crowd = gt.iscrowd[pg]
         bound_u = np.where(crowd, da, da + ga - bound_i)
         possible = (bound_i > 0) & (bound_i >= _MIN_IOU * bound_u)
         pd, pg, di = pd[possible], pg[possible], di[possible]
-        inter = pair_intersections(ms, g, di, pg)
-        da = ms.area[di]
+        inter = run_intersections(r.s, r.e, r.first, di, g, pg)
+        da = r.area[di]
         union = np.where(gt.iscrowd[pg], da, da + g.area[pg] - inter)
         iou = np.zeros(len(pd))
         np.divide(inter, union, out=iou, where=inter > 0)

@@ -29,7 +29,7 @@ rasterized as it is (it usually covers nothing), never read as a box as pycocoto
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -43,8 +43,11 @@ __all__ = [
     "rle_iou",
     "MaskSet",
     "pair_intersections",
+    "run_intersections",
+    "runs_geometry",
     "rasterize_runs",
     "strings_to_counts",
+    "strings_to_runs",
     "counts_to_strings",
     "rle_counts",
     "counts_to_string",
@@ -58,7 +61,14 @@ _CHUNK = 1 << 21
 
 
 class RLEError(ValueError):
-    """A run-length encoding is malformed (bad characters, counts not summing to height * width)."""
+    """A run-length encoding is malformed (bad characters, counts not summing to height * width).
+
+    ``index`` is the position of the bad string in a batch (None for a single RLE).
+    """
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 # ---- compressed strings ------------------------------------------------------------------------------
@@ -66,92 +76,142 @@ def _as_bytes(s: str | bytes) -> bytes:
     return s.encode("ascii") if isinstance(s, str) else bytes(s)
 
 
+def _string_chunks(strings: Sequence[str | bytes]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(index of the first string, bytes as uint8, lengths)`` for groups of about ``_CHUNK`` characters."""
+    n = len(strings)
+    try:
+        blobs = [s if type(s) is bytes else s.encode("ascii") for s in strings]
+    except UnicodeEncodeError:
+        i = next(i for i, s in enumerate(strings) if isinstance(s, str) and not s.isascii())
+        raise RLEError(f"RLE string {i}: has a character outside '0'..'o'", i) from None
+    except AttributeError:
+        i = next(i for i, s in enumerate(strings) if not isinstance(s, (str, bytes)))
+        raise TypeError(f"RLE string {i}: expected a string, got {type(strings[i]).__name__}") from None
+    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=n)
+    cum = np.cumsum(lengths)
+    i0 = 0
+    while i0 < n:
+        i1 = max(int(np.searchsorted(cum, (cum[i0 - 1] if i0 else 0) + _CHUNK, side="right")), i0 + 1)
+        yield i0, np.frombuffer(b"".join(blobs[i0:i1]), dtype=np.uint8), lengths[i0:i1]
+        i0 = i1
+
+
 def strings_to_counts(strings: Sequence[str | bytes]) -> tuple[np.ndarray, np.ndarray]:
     """Decode many compressed ``counts`` strings at once.
 
     Returns ``(counts, offsets)``: int64 run lengths of all strings back to back, and ``offsets`` (n + 1,) so
-    that string ``i`` owns ``counts[offsets[i]:offsets[i + 1]]``. Raises :class:`RLEError` (naming the first
-    bad string's index) for characters outside ``'0'..'o'`` or a string that ends inside a number.
+    that string ``i`` owns ``counts[offsets[i]:offsets[i + 1]]``. Raises :class:`RLEError` (with the bad
+    string's ``index``) for characters outside ``'0'..'o'`` or a string that ends inside a number.
     """
-    n = len(strings)
-    blobs = [s.encode("ascii") if isinstance(s, str) else bytes(s) for s in strings]
-    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=n)
-    cum = np.cumsum(lengths)
     parts: list[np.ndarray] = []
-    tok = [np.zeros(1, dtype=np.int64)]
-    i0 = 0
-    while i0 < n:
-        i1 = max(int(np.searchsorted(cum, (cum[i0 - 1] if i0 else 0) + _CHUNK, side="right")), i0 + 1)
-        buf = np.frombuffer(b"".join(blobs[i0:i1]), dtype=np.uint8)
-        vals, offs = _decode_buffer(buf, lengths[i0:i1], base=i0)
-        parts.append(vals)
-        tok.append(offs[1:] + (tok[-1][-1] if len(tok[-1]) else 0))
-        i0 = i1
-    offsets = np.concatenate(tok)
+    sizes: list[np.ndarray] = []
+    for i0, buf, lengths in _string_chunks(strings):
+        padded, pstart, ntok = _decode_chunk(buf, lengths, i0)
+        parts.append(padded[_ragged_index(pstart[:-1], ntok)])
+        sizes.append(ntok)
+    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    if sizes:
+        np.cumsum(np.concatenate(sizes), out=offsets[1:])
     counts = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     return counts, offsets
 
 
-def _decode_buffer(buf: np.ndarray, lengths: np.ndarray, base: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    n = len(lengths)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    if len(buf) == 0:
-        return np.zeros(0, dtype=np.int64), offsets
-    c = buf - np.uint8(48)
-    bad = c > 63
-    if bad.any():
-        at = int(np.searchsorted(np.cumsum(lengths), int(np.argmax(bad)), side="right"))
-        raise RLEError(f"RLE string {base + at}: character {chr(int(buf[np.argmax(bad)]))!r} is outside '0'..'o'")
-    more = (c & 0x20).astype(bool)
-    ends = np.flatnonzero(~more)  # the last character of each number
-    char_end = np.cumsum(lengths)
-    last_chars = char_end[lengths > 0] - 1
-    if len(last_chars) and more[last_chars].any():
-        i = int(np.flatnonzero(lengths > 0)[np.argmax(more[last_chars])])
-        raise RLEError(f"RLE string {base + i}: ends in the middle of a number")
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    nchars = ends - starts + 1
-    low = (c & 0x1F).astype(np.int64)
-    vals = low[starts].copy()
-    multi = np.flatnonzero(nchars > 1)
-    if len(multi):
-        ms, mn = starts[multi], nchars[multi]
-        acc = vals[multi]
-        for k in range(1, int(mn.max())):
-            sel = mn > k
-            acc[sel] |= low[ms[sel] + k] << np.int64(5 * k)
-        vals[multi] = acc
-    neg = (c[ends] & 0x10).astype(bool)
-    vals[neg] -= np.int64(1) << (np.int64(5) * nchars[neg])
-    # numbers per string, then undo the difference coding: count[i] = value[i] + count[i - 2] for i > 2
-    tok_per_string = np.diff(np.concatenate([[0], np.searchsorted(ends, char_end, side="left")]))
-    np.cumsum(tok_per_string, out=offsets[1:])
-    _undelta(vals, offsets)
-    return vals, offsets
+def strings_to_runs(strings: Sequence[str | bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Decode many compressed ``counts`` strings straight into foreground runs.
 
-
-def _undelta(vals: np.ndarray, offsets: np.ndarray) -> None:
-    """In place: undo the difference coding, count[j] = value[j] + count[j - 2] for local index j > 2.
-
-    So count[j] is the sum of the values of the same parity from local index 1 (odd j) or 2 (even j):
-    one running sum per global parity, minus its value just before the string's chain begins.
+    Returns ``(starts, ends, owner, totals)``: the non-empty runs ``[start, end)`` in flat column-major
+    positions (sorted per string), the string each belongs to, and each string's total of run lengths
+    (which must equal height * width for a valid mask).
     """
-    m = len(vals)
-    if m == 0:
-        return
-    n_tok = np.diff(offsets)
-    start = np.repeat(offsets[:-1], n_tok)
-    local = np.arange(m, dtype=np.int64) - start
-    chained = np.where(local >= 1, vals, 0)
-    run = np.empty(m, dtype=np.int64)
-    run[0::2] = np.cumsum(chained[0::2])
-    run[1::2] = np.cumsum(chained[1::2])
-    # same-parity index just before the chain: start - 1 for odd j, start (its value excluded) for even j
-    base_idx = start - (local % 2)
-    base = np.where(base_idx >= 0, run[np.maximum(base_idx, 0)], 0)
-    np.copyto(vals, np.where(local >= 1, run - base, vals))
+    out_s, out_e, out_o, tots = [], [], [], []
+    for i0, buf, lengths in _string_chunks(strings):
+        padded, pstart, ntok = _decode_chunk(buf, lengths, i0)
+        cum = np.cumsum(padded)
+        n = len(ntok)
+        # inclusive running total within each string; strings start at even positions, so its foreground
+        # runs are the pairs (cum[2k], cum[2k + 1])
+        before = np.zeros(n, dtype=np.int64)
+        nz = pstart[:-1] > 0
+        before[nz] = cum[pstart[:-1][nz] - 1]
+        half = (pstart[1:] - pstart[:-1]) // 2
+        cum -= np.repeat(before, 2 * half)
+        st, en = cum[0::2], cum[1::2]
+        own = np.repeat(np.arange(i0, i0 + n, dtype=np.int64), half)
+        keep = en > st
+        out_s.append(st[keep])
+        out_e.append(en[keep])
+        out_o.append(own[keep])
+        tot = np.zeros(n, dtype=np.int64)
+        has = ntok > 0
+        tot[has] = cum[pstart[:-1][has] + ntok[has] - 1]
+        tots.append(tot)
+    if not out_s:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z, z
+    return np.concatenate(out_s), np.concatenate(out_e), np.concatenate(out_o), np.concatenate(tots)
+
+
+def _decode_chunk(buf: np.ndarray, lengths: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode the strings of one chunk (``rleFrString``) into counts, each string padded to an even length.
+
+    Returns ``(padded counts, padded starts (n + 1,), numbers per string)``; a pad count is 0.
+    """
+    n = len(lengths)
+    if len(buf) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(n + 1, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    c = buf - np.uint8(48)
+    if c.max() > 63:
+        i = int(np.argmax(c > 63))
+        at = int(np.searchsorted(np.cumsum(lengths), i, side="right"))
+        raise RLEError(f"RLE string {base + at}: character {chr(int(buf[i]))!r} is outside '0'..'o'", base + at)
+    term = c < 32  # a character without the "more follows" bit 0x20 ends a number
+    char_end = np.cumsum(lengths)
+    nonempty = lengths > 0
+    if not term[char_end[nonempty] - 1].all():
+        i = int(np.flatnonzero(nonempty)[np.argmin(term[char_end[nonempty] - 1])])
+        raise RLEError(f"RLE string {base + i}: ends in the middle of a number", base + i)
+    ends = np.flatnonzero(term)
+    # one-character numbers (nearly all): the 5 bits, sign-extended from bit 0x10
+    vals = ((c[ends] ^ np.uint8(16)).astype(np.int64)) - 16
+    prev = np.empty_like(ends)
+    prev[0] = -1
+    prev[1:] = ends[:-1]
+    nch = ends - prev
+    multi = np.flatnonzero(nch > 1)
+    if len(multi):
+        m_start = prev[multi] + 1
+        m_len = nch[multi]
+        acc = vals[multi] << (np.int64(5) * (m_len - 1))  # the signed top digit
+        for k in range(int(m_len.max()) - 1):
+            sel = m_len - 1 > k
+            acc[sel] += (c[m_start[sel] + k].astype(np.int64) - 32) << np.int64(5 * k)
+        vals[multi] = acc
+    ntok = np.diff(np.concatenate([[0], np.searchsorted(ends, char_end, side="left")]))
+    # pad every string to an even number of counts, so that its local parity is the global parity
+    plen = ntok + (ntok & 1)
+    pstart = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(plen, out=pstart[1:])
+    x = np.zeros(int(pstart[-1]), dtype=np.int64)
+    tstart = np.zeros(n, dtype=np.int64)
+    np.cumsum(ntok[:-1], out=tstart[1:])
+    x[_ragged_index(pstart[:-1], ntok)] = vals
+    # count[j] = x[j] + count[j - 2] for j > 2: running sums over each parity, restarted per string (the
+    # even chain restarts after the string's count 0, which stands alone)
+    first = pstart[:-1][ntok > 0]
+    x0 = x[first].copy()
+    x[first] = 0
+    half = plen // 2
+    ev = np.cumsum(x[0::2])
+    od = np.cumsum(x[1::2])
+    hs = pstart[:-1] // 2
+    ev_base = np.where(hs > 0, ev[np.maximum(hs - 1, 0)], 0)
+    od_base = np.where(hs > 0, od[np.maximum(hs - 1, 0)], 0)
+    x[0::2] = ev - np.repeat(ev_base, half)
+    x[1::2] = od - np.repeat(od_base, half)
+    x[first] = x0
+    odd_len = np.flatnonzero(ntok & 1)
+    x[pstart[odd_len] + ntok[odd_len]] = 0  # the pads
+    return x, pstart, ntok
 
 
 def counts_to_string(counts: Sequence[int] | np.ndarray) -> str:
@@ -660,16 +720,48 @@ def polygons_to_rles(
 
 
 # ---- many masks as column pieces, and their pairwise intersections ---------------------------------
+def runs_geometry(s: np.ndarray, e: np.ndarray, owner: np.ndarray, heights: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """Area and tight box of many masks from their foreground runs (sorted by owner, non-empty).
+
+    Returns ``(area, x0, x1, y0, y1)`` with columns ``x0..x1`` and rows ``y0..y1 - 1`` (pycocotools' rule: a
+    run that wraps into the next column covers the full height); ``x1 = -1`` for an empty mask.
+    """
+    area = np.zeros(n, dtype=np.int64)
+    x0 = np.zeros(n, dtype=np.int64)
+    x1 = np.full(n, -1, dtype=np.int64)
+    y0 = np.zeros(n, dtype=np.int64)
+    y1 = np.zeros(n, dtype=np.int64)
+    if len(s) == 0:
+        return area, x0, x1, y0, y1
+    h = heights[owner]
+    hf = h.astype(np.float64)
+    cs = np.floor(s / hf).astype(np.int64)  # exact: a non-integer quotient is >= 1/h from any integer
+    ce = np.floor((e - 1) / hf).astype(np.int64)
+    spans = ce > cs
+    ry0 = np.where(spans, 0, s - cs * h)
+    ry1 = np.where(spans, h, e - ce * h)
+    first = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
+    who = owner[first]
+    last = np.append(first[1:], len(s)) - 1
+    area[who] = np.add.reduceat(e - s, first)
+    x0[who] = cs[first]
+    x1[who] = ce[last]
+    y0[who] = np.minimum.reduceat(ry0, first)
+    y1[who] = np.maximum.reduceat(ry1, first)
+    return area, x0, x1, y0, y1
+
+
 class MaskSet:
     """Many masks in columns, ready for intersections without decoding bitmaps.
 
     Each foreground run is cut at column boundaries into *pieces* ``[y0, y1)`` of one pixel column; a
     mask's pieces are sorted by column, and ``colptr`` finds the pieces of any column of its box in O(1):
-    mask ``m``'s column ``x`` (``x0[m] <= x <= x1[m]``) owns pieces ``colptr[s]:colptr[s + 1]`` with
-    ``s = cbase[m] + x - x0[m]``. Built from run-length counts or from foreground runs.
+    mask ``m``'s column ``x`` (``x0[m] <= x <= x1[m] + 1``; the last is an empty sentinel) owns pieces
+    ``colptr[k]:colptr[k + 1]`` with slot ``k = cbase[m] + x - x0[m]``, and ``colcum[k]`` counts the mask's
+    pixels in the columns before ``x``. Built from foreground runs or run-length counts.
     """
 
-    __slots__ = ("heights", "widths", "area", "x0", "x1", "y0", "y1", "cbase", "colptr", "py0", "py1")
+    __slots__ = ("heights", "widths", "area", "x0", "x1", "y0", "y1", "cbase", "colptr", "colcum", "py0", "py1")
 
     def __init__(self, heights: np.ndarray, widths: np.ndarray, s: np.ndarray, e: np.ndarray, owner: np.ndarray) -> None:
         """From foreground runs ``[s, e)`` (flat column-major positions) of mask ``owner``, sorted by mask
@@ -679,10 +771,11 @@ class MaskSet:
         self.widths = np.asarray(widths, dtype=np.int64)
         keep = e > s
         s, e, owner = s[keep], e[keep], owner[keep]
-        self.area = np.bincount(owner, weights=(e - s), minlength=n).astype(np.int64) if len(s) else np.zeros(n, np.int64)
+        self.area, self.x0, self.x1, self.y0, self.y1 = runs_geometry(s, e, owner, self.heights, n)
         h = self.heights[owner]
-        c0 = s // h
-        c1 = (e - 1) // h
+        hf = h.astype(np.float64)
+        c0 = np.floor(s / hf).astype(np.int64)
+        c1 = np.floor((e - 1) / hf).astype(np.int64)
         npc = c1 - c0 + 1
         # pieces: one per column a run touches (most runs stay in one column)
         if len(npc) and npc.max() > 1:
@@ -696,31 +789,21 @@ class MaskSet:
             col, powner = c0, owner
             py0 = s - c0 * h
             py1 = e - c0 * h
-        # adjacent runs of one column never overlap, but a run may end where the next begins in the same
-        # column only for non-canonical counts: harmless for intersections
         has = self.area > 0
-        x0 = np.zeros(n, dtype=np.int64)
-        x1 = np.full(n, -1, dtype=np.int64)
-        y0 = np.zeros(n, dtype=np.int64)
-        y1 = np.zeros(n, dtype=np.int64)
-        if len(col):
-            firsts = np.flatnonzero(np.concatenate([[True], powner[1:] != powner[:-1]]))
-            owners = powner[firsts]
-            x0[owners] = col[firsts]
-            lasts = np.append(firsts[1:], len(col)) - 1
-            x1[owners] = col[lasts]
-            y0[owners] = np.minimum.reduceat(py0, firsts)
-            y1[owners] = np.maximum.reduceat(py1, firsts)
-        self.x0, self.x1, self.y0, self.y1 = x0, x1, y0, y1
-        bw = np.where(has, x1 - x0 + 1, 0)
+        bw = np.where(has, self.x1 - self.x0 + 2, 0)  # the box's columns and an empty sentinel column
         cbase = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(bw, out=cbase[1:])
         self.cbase = cbase
-        slot = cbase[powner] + col - x0[powner]
-        per_slot = np.bincount(slot, minlength=int(cbase[-1])) if len(slot) else np.zeros(int(cbase[-1]), np.int64)
-        colptr = np.zeros(int(cbase[-1]) + 1, dtype=np.int64)
+        nslots = int(cbase[-1])
+        slot = cbase[powner] + col - self.x0[powner]
+        per_slot = np.bincount(slot, minlength=nslots) if len(slot) else np.zeros(nslots, np.int64)
+        colptr = np.zeros(nslots + 1, dtype=np.int64)
         np.cumsum(per_slot, out=colptr[1:])
         self.colptr = colptr
+        pix = np.bincount(slot, weights=py1 - py0, minlength=nslots) if len(slot) else np.zeros(nslots)
+        cum = np.concatenate([[0], np.cumsum(pix)]).astype(np.int64)
+        slot_owner = np.repeat(np.arange(n, dtype=np.int64), bw)
+        self.colcum = cum[:-1] - cum[cbase[:-1]][slot_owner]  # pixels of the mask in earlier columns
         self.py0 = py0.astype(np.int32)
         self.py1 = py1.astype(np.int32)
 
@@ -745,11 +828,32 @@ class MaskSet:
         """``rleToBbox`` boxes ``[x, y, w, h]`` (zeros for empty masks)."""
         out = np.zeros((len(self), 4), dtype=np.float64)
         has = self.area > 0
-        # a run that spans columns covers the full height of the columns in between (pycocotools rule)
         out[has, 0] = self.x0[has]
         out[has, 1] = self.y0[has]
         out[has, 2] = self.x1[has] - self.x0[has] + 1
         out[has, 3] = self.y1[has] - self.y0[has]
+        return out
+
+    def coverage(self, m: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Pixels of mask ``m[k]`` before flat position ``p[k]``, for positions inside the mask's columns
+        ``x0 .. x1 + 1`` (the prefix function of the mask, in O(1) per query for simple columns)."""
+        h = self.heights[m]
+        col = np.floor(p / h.astype(np.float64)).astype(np.int64)
+        y = p - col * h
+        k = self.cbase[m] + col - self.x0[m]
+        first = self.colptr[k]
+        npc = self.colptr[k + 1] - first
+        out = self.colcum[k].copy()
+        one = npc == 1
+        fi = first[one]
+        out[one] += np.clip(y[one] - self.py0[fi], 0, self.py1[fi] - self.py0[fi])
+        many = np.flatnonzero(npc > 1)
+        if len(many):
+            cnt = npc[many]
+            r = np.repeat(many, cnt)
+            pc = _ragged_index(first[many], cnt)
+            part = np.clip(y[r] - self.py0[pc], 0, self.py1[pc] - self.py0[pc])
+            out += np.bincount(r, weights=part, minlength=len(out)).astype(np.int64)
         return out
 
 
@@ -767,7 +871,7 @@ def pair_intersections(a: MaskSet, b: MaskSet, ai: np.ndarray, bi: np.ndarray) -
         return out
     cx0 = np.maximum(a.x0[ai], b.x0[bi])
     cx1 = np.minimum(a.x1[ai], b.x1[bi])
-    yo = (np.maximum(a.y0[ai], b.y0[bi]) < np.minimum(a.y1[ai], b.y1[bi]))
+    yo = np.maximum(a.y0[ai], b.y0[bi]) < np.minimum(a.y1[ai], b.y1[bi])
     ncol = np.where(yo & (a.area[ai] > 0) & (b.area[bi] > 0), np.maximum(cx1 - cx0 + 1, 0), 0)
     cum = np.cumsum(ncol)
     p0 = 0
@@ -809,6 +913,50 @@ def _intersect_chunk(a: MaskSet, b: MaskSet, ai: np.ndarray, bi: np.ndarray, cx0
         ov2 = np.minimum(a.py1[pa], b.py1[pb]) - np.maximum(a.py0[pa], b.py0[pb])
         inter += np.bincount(row[cx][r2], weights=np.maximum(ov2, 0), minlength=n)
     return np.rint(inter).astype(np.int64)
+
+
+def run_intersections(
+    s: np.ndarray, e: np.ndarray, run_first: np.ndarray, a_idx: np.ndarray, b: MaskSet, bi: np.ndarray
+) -> np.ndarray:
+    """Pixels shared by mask ``a_idx[k]``, given as runs, and mask ``b[bi[k]]`` of a :class:`MaskSet`.
+
+    ``s, e`` are the foreground runs of the first masks, mask ``j`` owning ``run_first[j]:run_first[j + 1]``
+    (sorted, disjoint). Each run inside the second mask's columns adds ``coverage(end) - coverage(start)``:
+    no per-column tables are needed for the first masks, which are typically many and used once.
+    """
+    a_idx = np.asarray(a_idx, dtype=np.int64)
+    bi = np.asarray(bi, dtype=np.int64)
+    npairs = len(a_idx)
+    out = np.zeros(npairs, dtype=np.int64)
+    if npairs == 0:
+        return out
+    h = b.heights[bi]
+    lo = b.x0[bi] * h
+    hi = (b.x1[bi] + 1) * h
+    r0 = run_first[a_idx]
+    r1 = run_first[a_idx + 1]
+    # the runs of each pair that reach into the second mask's columns (runs are sorted, so binary search
+    # within the mask's runs: one searchsorted over all masks with (mask, position) keys)
+    owner_key = np.repeat(np.arange(len(run_first) - 1, dtype=np.int64), np.diff(run_first)) << np.int64(32)
+    first = np.searchsorted(owner_key | e, (a_idx << np.int64(32)) | lo, side="right")
+    last = np.searchsorted(owner_key | s, (a_idx << np.int64(32)) | hi, side="left")
+    first = np.clip(first, r0, r1)
+    last = np.clip(last, first, r1)
+    cnt = last - first
+    cum = np.cumsum(cnt)
+    p0 = 0
+    while p0 < npairs:
+        p1 = max(int(np.searchsorted(cum, (cum[p0 - 1] if p0 else 0) + _CHUNK, side="right")), p0 + 1)
+        c = cnt[p0:p1]
+        rows = np.repeat(np.arange(p0, p1, dtype=np.int64), c)
+        ri = _ragged_index(first[p0:p1], c)
+        m = bi[rows]
+        ps = np.maximum(s[ri], lo[rows])
+        pe = np.minimum(e[ri], hi[rows])
+        part = b.coverage(m, pe) - b.coverage(m, ps)
+        out[p0:p1] = np.bincount(rows - p0, weights=part, minlength=p1 - p0).astype(np.int64)
+        p0 = p1
+    return out
 
 
 def rle_iou(
