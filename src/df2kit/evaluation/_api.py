@@ -274,23 +274,24 @@ def _score_task(task: str, gt: GroundTruth, collector: TaskCollector, p: Params,
         rec = scored.recall[:, :, :n_area, :]
         stats = summary_stats(prec, rec, p)
         last = len(p.max_dets) - 1
+        items_per_cat = np.bincount(gt.ann_cat, minlength=len(gt.cat_ids))
         per_cat = []
         for k, cid in enumerate(gt.cat_ids.tolist()):
             block = prec[:, :, k, 0, last]
             name = CATEGORIES[cid - 1].name if 1 <= cid <= len(CATEGORIES) else str(cid)
             per_cat.append(CategoryScores(
-                id=int(cid), name=name, num_gt=int(scored.num_gt[k, 0]), num_dt=int(scored.num_dt[k]),
+                id=int(cid), name=name, num_gt=int(items_per_cat[k]), num_dt=int(scored.num_dt[k]),
                 ap=_mean_ap(block, p, None), ap50=_mean_ap(block, p, 0.5), ap75=_mean_ap(block, p, 0.75),
             ))
         subset_scores = []
         if subsets:
             i = n_area
-            for a in ATTRIBUTES:
+            for ai, a in enumerate(ATTRIBUTES):
                 for level in (1, 2, 3):
                     block = scored.precision[:, :, :, i, last]
                     subset_scores.append(SubsetScores(
                         attribute=a, level=level, name=ATTRIBUTE_LEVELS[a][level - 1],
-                        num_gt=int(scored.num_gt[:, i].sum()),
+                        num_gt=int(np.count_nonzero(gt.attributes[:, ai] == level)),
                         ap=_mean_ap(block, p, None), ap50=_mean_ap(block, p, 0.5), ap75=_mean_ap(block, p, 0.75),
                     ))
                     i += 1

@@ -246,7 +246,7 @@ def _from_coco_file(path: Path, *, keypoints: bool = True, masks: bool = True) -
             except orjson.JSONDecodeError as e:
                 raise FormatError(f"not valid JSON ({e})", path=src) from None
         del raw
-        return _from_coco_dict(data, src)
+        return _from_coco_dict(data, src, keypoints=keypoints, masks=masks)
 
 
 @contextlib.contextmanager
@@ -261,9 +261,10 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _from_coco_dict(data: Any, src: str) -> GroundTruth:
+def _from_coco_dict(data: Any, src: str, *, keypoints: bool = True, masks: bool = True) -> GroundTruth:
+    """Columns of a parsed COCO ground truth; landmarks and masks are only read when asked for."""
     try:
-        return _from_coco_dict_fast(data, src)
+        return _from_coco_dict_fast(data, src, keypoints=keypoints, masks=masks)
     except _Slow:
         return _from_coco_dict_checked(data, src)
 
@@ -272,7 +273,7 @@ class _Slow(Exception):
     """The fast path met something unusual: the checked path decides (and names any problem)."""
 
 
-def _from_coco_dict_fast(data: Any, src: str) -> GroundTruth:
+def _from_coco_dict_fast(data: Any, src: str, *, keypoints: bool, masks: bool) -> GroundTruth:
     try:
         images, anns, cats = data["images"], data["annotations"], data["categories"]
         img_ids = np.array([im["id"] for im in images], dtype=np.int64)
@@ -285,13 +286,13 @@ def _from_coco_dict_fast(data: Any, src: str) -> GroundTruth:
         bbox = np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(n, 4)
         area = np.array([a.get("area", np.nan) for a in anns], dtype=np.float64)
         crowd = np.array([a.get("iscrowd", 0) for a in anns], dtype=np.int64).astype(bool)
-        kps = [a.get("keypoints") for a in anns]
+        kps = [a.get("keypoints") for a in anns] if keypoints else []
         num_given = np.array([a.get("num_keypoints", -1) for a in anns], dtype=np.int64)
         has_attrs = n > 0 and all(k in anns[0] for k in ATTRIBUTES)
         attrs = (
             np.array([[a[k] for k in ATTRIBUTES] for a in anns], dtype=np.int64).reshape(n, 4) if has_attrs else None
         )
-        segs = [a.get("segmentation") for a in anns]
+        segs = [a.get("segmentation") for a in anns] if masks else []
     except (KeyError, TypeError, ValueError, OverflowError):
         raise _Slow from None
     if not (isinstance(images, list) and isinstance(anns, list) and isinstance(cats, list)):

@@ -40,7 +40,8 @@ def _num(v: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class CategoryScores:
-    """AP of one category (``None`` when the ground truth has no item of it)."""
+    """AP of one category (``None`` when the ground truth has no item of it that counts); ``num_gt`` is the
+    number of items of the category, ``num_dt`` the results that take part (within maxDets per image)."""
 
     id: int
     name: str
@@ -61,7 +62,8 @@ class SubsetScores:
 
     Rule: ground truth outside the subset is ignored and may absorb any number of detections, so a detection
     that matches it (and no subset item) counts neither as a true nor as a false positive; detections that
-    match nothing are false positives in every subset. ``None`` when the subset has no item.
+    match nothing are false positives in every subset. ``None`` when the subset has no item that counts;
+    ``num_gt`` is the number of items in the subset.
     """
 
     attribute: str
