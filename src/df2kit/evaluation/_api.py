@@ -92,24 +92,47 @@ class Evaluator:
             self._flush()
 
     def add_entries(self, entries: Sequence[Mapping[str, Any]], *, first: int | None = None) -> None:
-        """Add result entries of any images (as in a results file), in order."""
+        """Add result entries of any images (as in a results file), in order. ``first`` is the index of the
+        first one in its file, for error messages (default: the number of entries added before)."""
         if self._pending:
             self._flush()
         start = self._count if first is None else first
         for i in range(0, len(entries), _BATCH):
             self._add_block(start + i, entries[i : i + _BATCH])
 
+    def add_file(self, path: str | os.PathLike[str]) -> None:
+        """Add every entry of a results file (a JSON list), read in blocks."""
+        source = os.fspath(path)
+        if not Path(source).is_file():
+            raise ResultsError("no such results file", path=source)
+        if self._pending:
+            self._flush()
+        self._source = source
+        for c in self._collectors.values():
+            c.source = source
+        bar = progress_bar(total=None, desc="read results", unit=" entries", enabled=self.progress)
+        try:
+            with _gc_paused():  # parsing makes millions of small acyclic objects
+                whole = self.tasks == ("landmarks",)
+                for first, entries in iter_result_chunks(source, whole_numbers=whole):
+                    self.add_entries(entries, first=first)
+                    bar.update(len(entries))
+                    del entries
+        finally:
+            bar.close()
+
     def _flush(self) -> None:
         block, self._pending = self._pending, []
         self._add_block(self._count, block)
 
     def _add_block(self, first: int, entries: Sequence[Any]) -> None:
+        """Check and collect entries; ``first`` numbers them in error messages."""
         with _gc_paused():
             for task, col in self._collectors.items():
                 need = ("bbox",) if task != "detection" else ()
                 cols = entries_to_columns(entries, first, task, self._source, need=need)
                 col.add(cols)
-        self._count = first + len(entries)
+        self._count += len(entries)
 
     def compute(self) -> dict[str, TaskResult]:
         """Score everything added so far (can be called again after more ``add``)."""
@@ -152,17 +175,7 @@ def evaluate(
     source = os.fspath(results) if isinstance(results, (str, os.PathLike)) else None
     ev = Evaluator(gt, (task,), subsets=subsets, progress=progress, _source=source)
     if source is not None:
-        if not Path(source).is_file():
-            raise ResultsError("no such results file", path=source)
-        bar = progress_bar(total=None, desc="read results", unit=" entries", enabled=progress)
-        try:
-            with _gc_paused():  # parsing makes millions of small acyclic objects
-                for first, entries in iter_result_chunks(source):
-                    ev.add_entries(entries, first=first)
-                    bar.update(len(entries))
-                    del entries
-        finally:
-            bar.close()
+        ev.add_file(source)
     else:
         if not isinstance(results, Sequence):
             raise ResultsError(f"expected a list of result entries or a file path, got {type(results).__name__}")

@@ -29,6 +29,7 @@ from ..io.scan import SplitTable, scan_split
 from ..layout import ATTRIBUTES, CATEGORIES, NUM_LANDMARKS, NUM_LANDMARKS_BY_ID, OFFSET_BY_ID
 from ..structures.masks import MaskSet, RLEError, _ragged_index, rasterize_runs, rle_counts
 from ..structures.polygons import repair_polygons
+from ._results import whole_zeros
 
 __all__ = ["GroundTruth", "load_ground_truth", "LANDMARK_VARIANTS"]
 
@@ -219,22 +220,64 @@ def _need(obj: Any, key: str, path: str, item: str) -> Any:
 
 
 # the official ground-truth files spend most of their bytes on fields a task may not read: 882 landmark
-# numbers and polygons per annotation. Before parsing, flat lists of fields not needed are emptied.
-_FLAT_KEYPOINTS = re.compile(rb'"keypoints"\s*:\s*\[[^\[\]]*\]')
-_FLAT_POLYGONS = re.compile(rb'"segmentation"\s*:\s*\[(?:\s*\[[^\[\]]*\]\s*,?)*\s*\]')
+# numbers and polygons per annotation. Before parsing, such lists are emptied (if the result is not valid
+# JSON, the file is parsed as it is).
+_LIST_END = re.compile(rb"\]")
+_NESTED_END = re.compile(rb"\]\s*\]")
+_VALUE_START = re.compile(rb"\s*:\s*")
+
+
+def _empty_lists(raw: bytes, key: bytes, *, nested: bool) -> bytes:
+    """``raw`` with every ``"key": [ ... ]`` value (flat, or a list of flat lists) replaced by ``[]``."""
+    pieces = []
+    pos = 0
+    end_re = _NESTED_END if nested else _LIST_END
+    while True:
+        i = raw.find(key, pos)
+        if i < 0:
+            break
+        m = _VALUE_START.match(raw, i + len(key))
+        j = m.end() if m else i + len(key)
+        if raw[j : j + 1] != b"[":
+            pieces.append(raw[pos:j])
+            pos = j
+            continue
+        e = end_re.search(raw, j)
+        if e is None:
+            break
+        k = e.end()
+        # only a span of numbers: no key, string or object can hide inside (else leave it as it is)
+        opens = raw.count(b"[", j, k)
+        plain = (
+            raw.find(b'"', j, k) < 0
+            and raw.find(b"{", j, k) < 0
+            and opens == raw.count(b"]", j, k)
+            and (nested or opens == 1)
+        )
+        if not plain:
+            pieces.append(raw[pos : j + 1])
+            pos = j + 1
+            continue
+        pieces.append(raw[pos:j])
+        pieces.append(b"[]")
+        pos = k
+    pieces.append(raw[pos:])
+    return b"".join(pieces)
 
 
 def _from_coco_file(path: Path, *, keypoints: bool = True, masks: bool = True) -> GroundTruth:
     src = str(path)
     raw = path.read_bytes()
+    if keypoints:  # landmarks are mostly 0.0: read whole numbers as integers (same values, much faster)
+        raw = whole_zeros(raw)
     with _gc_paused():
         data = None
         if not (keypoints and masks):
             slim = raw
             if not keypoints:
-                slim = _FLAT_KEYPOINTS.sub(b'"keypoints":[]', slim)
+                slim = _empty_lists(slim, b'"keypoints"', nested=False)
             if not masks:
-                slim = _FLAT_POLYGONS.sub(b'"segmentation":[]', slim)
+                slim = _empty_lists(slim, b'"segmentation"', nested=True)
             try:
                 data = orjson.loads(slim)
             except orjson.JSONDecodeError:

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ResultsError
 from ..structures.masks import (
+    _CHUNK,
     RLEError,
     _fg_runs,
     run_intersections,
@@ -257,14 +258,31 @@ class TaskCollector:
         no_box = np.isnan(cols.bbox[:, 0]) if has_box else np.ones(len(cols), dtype=bool)
         need = np.union1d(np.unique(pd), np.flatnonzero(no_box))
         area = np.where(no_box, 0.0, cols.bbox[:, 2] * cols.bbox[:, 3]) if has_box else np.zeros(len(cols))
-        if len(need) == 0:
-            return area, {"": (pd[:0], pg[:0], np.zeros(0))}
-        r = self._decode(cols, need)
-        local = np.full(len(cols), -1, dtype=np.int64)
-        local[need] = np.arange(len(need))
-        nb = need[no_box[need]]
-        area[nb] = r.area[local[nb]]
-        di = local[pd]
+        out_d, out_g, out_v = [pd[:0]], [pg[:0]], [np.zeros(0)]
+        # decode and compare in groups of about _CHUNK characters: small temporaries
+        assert cols.mask_counts is not None
+        lengths = np.fromiter((len(cols.mask_counts[i]) for i in need.tolist()), dtype=np.int64, count=len(need))
+        cum = np.cumsum(lengths)
+        i0 = 0
+        while i0 < len(need):
+            i1 = max(int(np.searchsorted(cum, (cum[i0 - 1] if i0 else 0) + _CHUNK, side="right")), i0 + 1)
+            sub = need[i0:i1]
+            r = self._decode(cols, sub)
+            nb = no_box[sub]
+            area[sub[nb]] = r.area[nb]
+            lo, hi = np.searchsorted(pd, [sub[0], sub[-1] + 1])
+            if hi > lo:
+                d, g, v = self._mask_pairs(r, sub, pd[lo:hi], pg[lo:hi])
+                out_d.append(d)
+                out_g.append(g)
+                out_v.append(v)
+            i0 = i1
+        return area, {"": (np.concatenate(out_d), np.concatenate(out_g), np.concatenate(out_v))}
+
+    def _mask_pairs(self, r: _Runs, sub: np.ndarray, pd: np.ndarray, pg: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Pairs of decoded masks (entries ``sub``) and ground truth with IoU >= 0.5, and their IoU."""
+        gt = self.gt
+        di = np.searchsorted(sub, pd)
         g = self._masks
         # a bound from areas and boxes: IoU <= I / (a + b - I) with I = min(box overlap, a, b)
         ox = np.minimum(r.x1[di], g.x1[pg]) - np.maximum(r.x0[di], g.x0[pg]) + 1
@@ -282,7 +300,7 @@ class TaskCollector:
         iou = np.zeros(len(pd))
         np.divide(inter, union, out=iou, where=inter > 0)
         keep = iou >= _MIN_IOU
-        return area, {"": (pd[keep], pg[keep], iou[keep])}
+        return pd[keep], pg[keep], iou[keep]
 
     def _landmarks(self, cols: Columns, pd: np.ndarray, pg: np.ndarray) -> tuple[np.ndarray, dict]:
         kp = cols.keypoints

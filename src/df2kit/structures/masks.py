@@ -57,7 +57,7 @@ __all__ = [
 
 #: Numbers (characters, boundary points) handled per step of the batch functions: it bounds the memory of
 #: the temporary arrays and keeps them cache-friendly.
-_CHUNK = 1 << 21
+_CHUNK = 1 << 18
 
 
 class RLEError(ValueError):
@@ -125,30 +125,40 @@ def strings_to_runs(strings: Sequence[str | bytes]) -> tuple[np.ndarray, np.ndar
     """
     out_s, out_e, out_o, tots = [], [], [], []
     for i0, buf, lengths in _string_chunks(strings):
-        padded, pstart, ntok = _decode_chunk(buf, lengths, i0)
-        cum = np.cumsum(padded)
+        x, pstart, ntok = _decode_chunk(buf, lengths, i0)
         n = len(ntok)
-        # inclusive running total within each string; strings start at even positions, so its foreground
-        # runs are the pairs (cum[2k], cum[2k + 1])
-        before = np.zeros(n, dtype=np.int64)
-        nz = pstart[:-1] > 0
-        before[nz] = cum[pstart[:-1][nz] - 1]
+        # running total within each string (restarted per string, see _segmented_cumsum); strings start at
+        # even positions, so the foreground runs are the pairs (total[2k], total[2k + 1])
+        _segmented_cumsum(x, pstart[:-1], ntok > 0)
         half = (pstart[1:] - pstart[:-1]) // 2
-        cum -= np.repeat(before, 2 * half)
-        st, en = cum[0::2], cum[1::2]
-        own = np.repeat(np.arange(i0, i0 + n, dtype=np.int64), half)
+        st, en = x[0::2], x[1::2]
         keep = en > st
         out_s.append(st[keep])
         out_e.append(en[keep])
-        out_o.append(own[keep])
+        out_o.append(np.repeat(np.arange(i0, i0 + n, dtype=np.int64), half)[keep])
         tot = np.zeros(n, dtype=np.int64)
         has = ntok > 0
-        tot[has] = cum[pstart[:-1][has] + ntok[has] - 1]
+        tot[has] = x[pstart[:-1][has] + ntok[has] - 1]
         tots.append(tot)
     if not out_s:
         z = np.zeros(0, dtype=np.int64)
         return z, z, z, z
     return np.concatenate(out_s), np.concatenate(out_e), np.concatenate(out_o), np.concatenate(tots)
+
+
+def _segmented_cumsum(x: np.ndarray, starts: np.ndarray, nonempty: np.ndarray) -> None:
+    """In place: running sums of ``x`` that restart at each segment start.
+
+    Each segment's first value is lowered by the previous segment's total, so one plain cumsum restarts at
+    every segment: no per-element subtraction afterwards.
+    """
+    st = starts[nonempty]
+    if len(st) == 0:
+        return
+    if len(st) > 1:
+        tot = np.add.reduceat(x, st)
+        x[st[1:]] -= tot[:-1]
+    np.cumsum(x, out=x)
 
 
 def _decode_chunk(buf: np.ndarray, lengths: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -172,44 +182,42 @@ def _decode_chunk(buf: np.ndarray, lengths: np.ndarray, base: int) -> tuple[np.n
         raise RLEError(f"RLE string {base + i}: ends in the middle of a number", base + i)
     ends = np.flatnonzero(term)
     # one-character numbers (nearly all): the 5 bits, sign-extended from bit 0x10
-    vals = ((c[ends] ^ np.uint8(16)).astype(np.int64)) - 16
-    prev = np.empty_like(ends)
-    prev[0] = -1
-    prev[1:] = ends[:-1]
-    nch = ends - prev
-    multi = np.flatnonzero(nch > 1)
-    if len(multi):
+    vals = ((c[ends] ^ np.uint8(16)).view(np.int8) - np.int8(16)).astype(np.int64)
+    if len(ends) != len(c):  # some numbers take several characters: low digits first, the last is signed
+        prev = np.empty_like(ends)
+        prev[0] = -1
+        prev[1:] = ends[:-1]
+        nch = ends - prev
+        multi = np.flatnonzero(nch > 1)
         m_start = prev[multi] + 1
         m_len = nch[multi]
-        acc = vals[multi] << (np.int64(5) * (m_len - 1))  # the signed top digit
-        for k in range(int(m_len.max()) - 1):
-            sel = m_len - 1 > k
-            acc[sel] += (c[m_start[sel] + k].astype(np.int64) - 32) << np.int64(5 * k)
+        acc = (c[m_start].astype(np.int64) - 32) + (vals[multi] << (np.int64(5) * (m_len - 1)))
+        longer = np.flatnonzero(m_len > 2)
+        for k in range(1, int(m_len.max()) - 1):
+            longer = longer[m_len[longer] - 1 > k]
+            acc[longer] += (c[m_start[longer] + k].astype(np.int64) - 32) << np.int64(5 * k)
         vals[multi] = acc
     ntok = np.diff(np.concatenate([[0], np.searchsorted(ends, char_end, side="left")]))
     # pad every string to an even number of counts, so that its local parity is the global parity
     plen = ntok + (ntok & 1)
     pstart = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(plen, out=pstart[1:])
-    x = np.zeros(int(pstart[-1]), dtype=np.int64)
-    tstart = np.zeros(n, dtype=np.int64)
-    np.cumsum(ntok[:-1], out=tstart[1:])
-    x[_ragged_index(pstart[:-1], ntok)] = vals
-    # count[j] = x[j] + count[j - 2] for j > 2: running sums over each parity, restarted per string (the
-    # even chain restarts after the string's count 0, which stands alone)
-    first = pstart[:-1][ntok > 0]
+    odd_len = np.flatnonzero(ntok & 1)
+    if len(odd_len):
+        tstart = pstart[:-1] - np.cumsum(ntok & 1) + (ntok & 1)  # where each string starts in vals
+        x = np.insert(vals, tstart[odd_len] + ntok[odd_len], 0)
+    else:
+        x = vals
+    # count[j] = x[j] + count[j - 2] for j > 2: running sums over each parity, restarted per string; the
+    # even chain restarts after the string's count 0, which stands alone
+    has = ntok > 0
+    first = pstart[:-1][has]
     x0 = x[first].copy()
     x[first] = 0
-    half = plen // 2
-    ev = np.cumsum(x[0::2])
-    od = np.cumsum(x[1::2])
     hs = pstart[:-1] // 2
-    ev_base = np.where(hs > 0, ev[np.maximum(hs - 1, 0)], 0)
-    od_base = np.where(hs > 0, od[np.maximum(hs - 1, 0)], 0)
-    x[0::2] = ev - np.repeat(ev_base, half)
-    x[1::2] = od - np.repeat(od_base, half)
+    _segmented_cumsum(x[0::2], hs, has)
+    _segmented_cumsum(x[1::2], hs, ntok > 1)
     x[first] = x0
-    odd_len = np.flatnonzero(ntok & 1)
     x[pstart[odd_len] + ntok[odd_len]] = 0  # the pads
     return x, pstart, ntok
 
@@ -770,9 +778,41 @@ class MaskSet:
         self.heights = np.asarray(heights, dtype=np.int64)
         self.widths = np.asarray(widths, dtype=np.int64)
         keep = e > s
-        s, e, owner = s[keep], e[keep], owner[keep]
-        self.area, self.x0, self.x1, self.y0, self.y1 = runs_geometry(s, e, owner, self.heights, n)
-        h = self.heights[owner]
+        if not keep.all():
+            s, e, owner = s[keep], e[keep], owner[keep]
+        parts = []
+        # masks in groups of about _CHUNK runs: small temporaries, whole masks per group
+        bounds = np.searchsorted(owner, np.arange(n + 1)) if len(owner) else np.zeros(n + 1, dtype=np.int64)
+        m0 = 0
+        while m0 < n:
+            m1 = max(int(np.searchsorted(bounds, bounds[m0] + _CHUNK, side="right")) - 1, m0 + 1)
+            m1 = min(m1, n)
+            r0, r1 = bounds[m0], bounds[m1]
+            parts.append(self._chunk(s[r0:r1], e[r0:r1], owner[r0:r1] - m0, self.heights[m0:m1]))
+            m0 = m1
+
+        def cat(i: int, dtype: type) -> np.ndarray:
+            xs = [p[i] for p in parts]
+            return np.concatenate(xs) if xs else np.zeros(0, dtype=dtype)
+
+        self.area, self.x0, self.x1, self.y0, self.y1 = (cat(i, np.int64) for i in range(5))
+        bw = np.where(self.area > 0, self.x1 - self.x0 + 2, 0)  # the box's columns and an empty sentinel column
+        cbase = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(bw, out=cbase[1:])
+        self.cbase = cbase
+        per_slot = cat(5, np.int64)
+        colptr = np.zeros(len(per_slot) + 1, dtype=np.int64)
+        np.cumsum(per_slot, out=colptr[1:])
+        self.colptr = colptr
+        self.colcum = cat(6, np.int64)
+        self.py0 = cat(7, np.int32)
+        self.py1 = cat(8, np.int32)
+
+    @staticmethod
+    def _chunk(s: np.ndarray, e: np.ndarray, owner: np.ndarray, heights: np.ndarray) -> tuple[np.ndarray, ...]:
+        n = len(heights)
+        area, x0, x1, y0, y1 = runs_geometry(s, e, owner, heights, n)
+        h = heights[owner]
         hf = h.astype(np.float64)
         c0 = np.floor(s / hf).astype(np.int64)
         c1 = np.floor((e - 1) / hf).astype(np.int64)
@@ -789,23 +829,17 @@ class MaskSet:
             col, powner = c0, owner
             py0 = s - c0 * h
             py1 = e - c0 * h
-        has = self.area > 0
-        bw = np.where(has, self.x1 - self.x0 + 2, 0)  # the box's columns and an empty sentinel column
+        bw = np.where(area > 0, x1 - x0 + 2, 0)
         cbase = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(bw, out=cbase[1:])
-        self.cbase = cbase
         nslots = int(cbase[-1])
-        slot = cbase[powner] + col - self.x0[powner]
+        slot = cbase[powner] + col - x0[powner]
         per_slot = np.bincount(slot, minlength=nslots) if len(slot) else np.zeros(nslots, np.int64)
-        colptr = np.zeros(nslots + 1, dtype=np.int64)
-        np.cumsum(per_slot, out=colptr[1:])
-        self.colptr = colptr
         pix = np.bincount(slot, weights=py1 - py0, minlength=nslots) if len(slot) else np.zeros(nslots)
-        cum = np.concatenate([[0], np.cumsum(pix)]).astype(np.int64)
-        slot_owner = np.repeat(np.arange(n, dtype=np.int64), bw)
-        self.colcum = cum[:-1] - cum[cbase[:-1]][slot_owner]  # pixels of the mask in earlier columns
-        self.py0 = py0.astype(np.int32)
-        self.py1 = py1.astype(np.int32)
+        cum = np.zeros(nslots + 1, dtype=np.int64)
+        np.cumsum(pix.astype(np.int64), out=cum[1:])
+        colcum = cum[:-1] - np.repeat(cum[cbase[:-1]], bw)  # pixels of the mask in earlier columns
+        return area, x0, x1, y0, y1, per_slot, colcum, py0.astype(np.int32), py1.astype(np.int32)
 
     @classmethod
     def from_counts(cls, counts: np.ndarray, offsets: np.ndarray, heights: np.ndarray, widths: np.ndarray) -> MaskSet:
@@ -953,7 +987,22 @@ def run_intersections(
         m = bi[rows]
         ps = np.maximum(s[ri], lo[rows])
         pe = np.minimum(e[ri], hi[rows])
-        part = b.coverage(m, pe) - b.coverage(m, ps)
+        hr = h[rows]
+        hf = hr.astype(np.float64)
+        cs = np.floor(ps / hf).astype(np.int64)
+        same = cs == np.floor((pe - 1) / hf).astype(np.int64)
+        # most runs stay in one column, where the other mask usually has one piece: overlap of two ranges
+        k = b.cbase[m] + cs - b.x0[m]
+        kf = b.colptr[k]
+        npc = b.colptr[k + 1] - kf
+        one = same & (npc == 1)
+        kf = np.minimum(kf, max(len(b.py0) - 1, 0))
+        base = cs * hr
+        ov = np.minimum(pe - base, b.py1[kf]) - np.maximum(ps - base, b.py0[kf])
+        part = np.where(one & (ov > 0), ov, 0)
+        rest = np.flatnonzero(~same | (npc > 1))
+        if len(rest):
+            part[rest] = b.coverage(m[rest], pe[rest]) - b.coverage(m[rest], ps[rest])
         out[p0:p1] = np.bincount(rows - p0, weights=part, minlength=p1 - p0).astype(np.int64)
         p0 = p1
     return out
