@@ -29,6 +29,7 @@ from ..io.scan import SplitTable, scan_split
 from ..layout import ATTRIBUTES, CATEGORIES, NUM_LANDMARKS, NUM_LANDMARKS_BY_ID, OFFSET_BY_ID
 from ..structures.masks import MaskSet, RLEError, _ragged_index, rasterize_runs, rle_counts
 from ..structures.polygons import repair_polygons
+from ._kptext import keypoints_from_lists, split_keypoint_lists
 from ._results import whole_zeros
 
 __all__ = ["GroundTruth", "load_ground_truth", "LANDMARK_VARIANTS"]
@@ -268,28 +269,50 @@ def _empty_lists(raw: bytes, key: bytes, *, nested: bool) -> bytes:
 def _from_coco_file(path: Path, *, keypoints: bool = True, masks: bool = True) -> GroundTruth:
     src = str(path)
     raw = path.read_bytes()
-    if keypoints:  # landmarks are mostly 0.0: read whole numbers as integers (same values, much faster)
-        raw = whole_zeros(raw)
     with _gc_paused():
         data = None
-        if not (keypoints and masks):
-            slim = raw
-            if not keypoints:
-                slim = _empty_lists(slim, b'"keypoints"', nested=False)
-            if not masks:
-                slim = _empty_lists(slim, b'"segmentation"', nested=True)
-            try:
-                data = orjson.loads(slim)
-            except orjson.JSONDecodeError:
-                data = None  # let the file as it is speak
-            del slim
+        spans: list[tuple[int, int]] = []
+        slim = raw
+        if keypoints:  # the 882-number lists are read apart (see _kptext)
+            slim, spans = split_keypoint_lists(raw)
+        else:
+            slim = _empty_lists(slim, b'"keypoints"', nested=False)
+        if not masks:
+            slim = _empty_lists(slim, b'"segmentation"', nested=True)
+        try:
+            data = orjson.loads(slim)
+        except orjson.JSONDecodeError:
+            data = None  # let the file as it is speak
+        del slim
+        if data is not None and keypoints and not _fill_keypoints(data, raw, spans):
+            data = None
         if data is None:
             try:
-                data = orjson.loads(raw)
+                data = orjson.loads(whole_zeros(raw) if keypoints else raw)
             except orjson.JSONDecodeError as e:
                 raise FormatError(f"not valid JSON ({e})", path=src) from None
         del raw
         return _from_coco_dict(data, src, keypoints=keypoints, masks=masks)
+
+
+def _fill_keypoints(data: Any, raw: bytes, spans: list[tuple[int, int]]) -> bool:
+    """Put the landmark lists cut out of ``raw`` back into the parsed annotations (as arrays)."""
+    anns = data.get("annotations") if isinstance(data, dict) else None
+    if not isinstance(anns, list):
+        return False
+    rows = [j for j, a in enumerate(anns) if type(a) is dict and a.get("keypoints") == []]
+    if len(rows) != len(spans):
+        return False
+    cats = [anns[j].get("category_id") for j in rows]
+    kp, ok = keypoints_from_lists(raw, spans, [c if type(c) is int else 0 for c in cats])
+    flat = kp.reshape(len(rows), -1)
+    for r, j in enumerate(rows):
+        if ok[r]:
+            anns[j]["keypoints"] = flat[r]
+        else:
+            a, b = spans[r]
+            anns[j]["keypoints"] = orjson.loads(whole_zeros(raw[a:b]))
+    return True
 
 
 @contextlib.contextmanager
@@ -352,7 +375,7 @@ def _from_coco_dict_fast(data: Any, src: str, *, keypoints: bool, masks: bool) -
         raise _Slow
     area = np.where(np.isnan(area), bbox[:, 2] * bbox[:, 3], area)
     # landmarks: the labelled ones of each annotation (those with keypoints; the others have none)
-    with_kp = [j for j, k in enumerate(kps) if k]
+    with_kp = [j for j, k in enumerate(kps) if k is not None and len(k)]
     kp_owner = np.zeros(0, dtype=np.int64)
     kp_index = np.zeros(0, dtype=np.int64)
     kp_vals = np.zeros((0, 3))

@@ -21,6 +21,7 @@ import orjson
 
 from ..errors import ResultsError
 from ..layout import NUM_LANDMARKS
+from ._kptext import keypoints_from_lists, split_keypoint_lists
 
 __all__ = ["Columns", "iter_result_chunks", "entries_to_columns", "TASK_FIELD"]
 
@@ -156,12 +157,44 @@ def whole_zeros(text: bytes | memoryview) -> bytes:
 
 
 def _parse_piece(text: memoryview, whole_numbers: bool = False) -> list[Any] | None:
-    """Parse ``[ ... ]`` text; None when it is not a valid JSON list."""
+    """Parse ``[ ... ]`` text; None when it is not a valid JSON list.
+
+    With ``whole_numbers`` (landmark results) the 882-number lists are read by
+    :mod:`~df2kit.evaluation._kptext` into arrays (each entry's ``keypoints`` becomes a float64 array).
+    """
+    if whole_numbers:
+        out = _parse_with_keypoints(bytes(text))
+        if out is not None:
+            return out
     try:
         out = orjson.loads(whole_zeros(text) if whole_numbers else text)
     except orjson.JSONDecodeError:
         return None
     return out if isinstance(out, list) else None
+
+
+def _parse_with_keypoints(raw: bytes) -> list[Any] | None:
+    slim, spans = split_keypoint_lists(raw)
+    try:
+        entries = orjson.loads(slim)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(entries, list):
+        return None
+    rows = [i for i, e in enumerate(entries) if type(e) is dict and e.get("keypoints") == []]
+    if len(rows) != len(spans):
+        return None
+    cats = [entries[i].get("category_id") for i in rows]
+    cats = [c if type(c) is int else 0 for c in cats]
+    kp, ok = keypoints_from_lists(raw, spans, cats)
+    flat = kp.reshape(len(rows), -1)
+    for r, i in enumerate(rows):
+        if ok[r]:
+            entries[i]["keypoints"] = flat[r]
+        else:
+            j, k = spans[r]
+            entries[i]["keypoints"] = orjson.loads(whole_zeros(raw[j:k]))
+    return entries
 
 
 def _parse_whole(src: str) -> list[Any]:
@@ -217,6 +250,8 @@ def _check_box(v: Any) -> str | None:
 
 
 def _check_keypoints(v: Any) -> str | None:
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
     if not isinstance(v, list) or len(v) != 3 * NUM_LANDMARKS:
         n = len(v) if isinstance(v, list) else type(v).__name__
         return f"expected {3 * NUM_LANDMARKS} numbers (294 landmarks x [x, y, v]), got {n}"
