@@ -75,6 +75,23 @@ def test_large_garment_like_polygons_match_pycocotools() -> None:
     assert [g["counts"] for g in got] == [_coco_poly(it, h, w) for it, h, w in zip(items, hs, ws)]
 
 
+def test_steep_edges_with_integer_corners_match_pycocotools() -> None:
+    # steep edges with slopes like 1/2, 1/3 put column steps exactly on sample boundaries: the tie cases
+    rng = np.random.default_rng(17)
+    items, hs, ws = [], [], []
+    for _ in range(300):
+        h, w = int(rng.integers(20, 90)), int(rng.integers(20, 90))
+        k = int(rng.integers(3, 9))
+        xs = rng.integers(0, w, k).astype(float)
+        ys = rng.integers(0, h, k).astype(float)
+        xs[1::2] = xs[0::2][: len(xs[1::2])] + rng.integers(-3, 4, len(xs[1::2]))  # nearly vertical edges
+        items.append([np.stack([xs, ys], 1).ravel().tolist()])
+        hs.append(h)
+        ws.append(w)
+    got = mk.polygons_to_rles(items, hs, ws)
+    assert [g["counts"] for g in got] == [_coco_poly(it, h, w) for it, h, w in zip(items, hs, ws)]
+
+
 @pytest.mark.parametrize(
     "polys,h,w",
     [

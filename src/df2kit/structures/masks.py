@@ -554,20 +554,32 @@ def _boundary_keys(
     item = poly_item[edge_poly]
     parts = []
 
-    # edges walked along x: a sample at every upsampled column, so every a in [xs, xe) is a step
+    # edges walked along x: a sample at every upsampled column, so every a in [xs, xe) is a step; each
+    # step is the pixel column x = (a - 2) / 5, found as x0 + k per edge (no per-step gathers)
     ex = np.flatnonzero(xmaj & (dx > 0))
     if len(ex):
         it = item[ex]
-        lo = np.maximum(cxs[ex], 2)
-        hi = np.minimum(cxs[ex] + dx[ex] - 1, 5 * (widths[it] - 1) + 2)
-        e_idx, a, x = _column_crossings(lo, hi)
-        if len(a):
-            e = ex[e_idx]
-            s = (cye[e] - cys[e]).astype(np.float64) / dx[e]
+        x_lo = cxs[ex]
+        lo = np.maximum(x_lo, 2)
+        hi = np.minimum(x_lo + dx[ex] - 1, 5 * (widths[it] - 1) + 2)
+        a0 = lo + np.mod(2 - lo, 5)
+        cnt = np.where(hi >= a0, (hi - a0) // 5 + 1, 0)
+        total = int(cnt.sum())
+        if total:
+            s_e = (cye[ex] - cys[ex]).astype(np.float64) / dx[ex]
             # v(t) = trunc(ys + s t + .5) is monotone along the edge: the smaller of v(t), v(t + 1)
-            t = a - cxs[e] + (s < 0)
-            v = np.trunc(cys[e].astype(np.float64) + s * t + 0.5).astype(np.int64)
-            parts.append(_key(edge_poly[e], x, v, heights[it[e_idx]]))
+            t0 = (a0 - x_lo + (s_e < 0)).astype(np.float64)
+            h_e = heights[it].astype(np.float64)
+            base = edge_poly[ex].astype(np.float64) * 4294967296.0 + ((a0 - 2) // 5) * h_e
+            k = np.arange(total, dtype=np.float64) - np.repeat((np.cumsum(cnt) - cnt).astype(np.float64), cnt)
+            s_k = np.repeat(s_e, cnt)
+            v = np.trunc(np.repeat(cys[ex].astype(np.float64), cnt) + s_k * (np.repeat(t0, cnt) + 5.0 * k) + 0.5)
+            h_k = np.repeat(h_e, cnt)
+            # pycocotools: y = ceil(clamp((v + .5) / 5 - .5, 0, h)) = clamp(floor((v + 2) / 5), 0, h) for integer v
+            y = np.floor((v + 2.0) / 5.0)
+            np.clip(y, 0.0, h_k, out=y)
+            key = np.repeat(base, cnt) + k * h_k + y
+            parts.append(key.astype(np.int64))
 
     # edges walked along y: the column steps where u(t) = trunc(xs + s t + .5) changes
     ey = np.flatnonzero(~xmaj & (dx > 0))
@@ -587,9 +599,14 @@ def _boundary_keys(
             inc = (u1 > u0)[e_idx]
             # the first sample t past the step: u(t) >= a + 1 (increasing) or u(t) <= a (decreasing)
             target = (a.astype(np.float64) + 0.5 - xsf) / s
-            t = np.where(inc, np.ceil(target), np.floor(target) + 1).astype(np.int64)
-            np.clip(t, 1, dy[k], out=t)
-            t = _settle_steps(t, xsf, s, a, inc)
+            t = np.ceil(target)
+            # where the boundary is not within rounding of an integer, ceil is the answer; else check
+            near = np.flatnonzero(np.abs(target - np.rint(target)) < 1e-6)
+            t = t.astype(np.int64)
+            if len(near):
+                tn = np.where(inc[near], t[near], np.floor(target[near]).astype(np.int64) + 1)
+                np.clip(tn, 1, dy[k[near]], out=tn)
+                t[near] = _settle_steps(tn, xsf[near], s[near], a[near], inc[near])
             parts.append(_key(edge_poly[k], x, cys[k] + t - 1, heights[it[e_idx]]))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
