@@ -10,6 +10,7 @@ entry (its 0-based index in the list) and the field.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import re
 from dataclasses import dataclass
@@ -28,6 +29,12 @@ __all__ = ["Columns", "iter_result_chunks", "entries_to_columns", "TASK_FIELD"]
 #: The result field each task scores.
 TASK_FIELD = {"detection": "bbox", "segmentation": "segmentation", "landmarks": "keypoints"}
 
+_TRIO = operator.itemgetter("image_id", "category_id", "score")
+_BBOX = operator.itemgetter("bbox")
+_KEYPOINTS = operator.itemgetter("keypoints")
+_SEGMENTATION = operator.itemgetter("segmentation")
+_SIZE = operator.itemgetter("size")
+_COUNTS = operator.itemgetter("counts")
 _BLOCK = 1 << 20  # bytes read and parsed at a time: small blocks reuse memory instead of faulting in new pages
 _SPLIT = re.compile(rb"\}\s*,\s*\{")
 
@@ -296,22 +303,36 @@ def entries_to_columns(
     ``need`` names extra fields to read when present (``bbox`` for the area rule of masks and landmarks).
     """
     n = len(entries)
-    image_id = _ints(entries, "image_id", first, src)
-    category_id = _ints(entries, "category_id", first, src)
-    try:
-        score = np.array([e["score"] for e in entries], dtype=np.float64)
-        ok = bool(np.isfinite(score).all())
+    try:  # fast path: one C-level pass for the three scalars (ids are exact in float64 below 2**53)
+        trio = np.array(list(map(_TRIO, entries)))  # numbers only: a string or None changes the dtype
+        ok = trio.dtype.kind in "fiu" and trio.shape == (n, 3)
+        if ok:
+            trio = trio.astype(np.float64, copy=False)
+            ids = trio[:, :2]
+            ok = bool(np.isfinite(trio).all()) and bool((np.abs(ids) < 2**53).all()) and bool((ids == np.round(ids)).all())
     except (KeyError, TypeError, ValueError):
         ok = False
-    if not ok:
-        raise _first_bad(entries, "score", first, src, _check_score)
+    if ok:
+        image_id = trio[:, 0].astype(np.int64)
+        category_id = trio[:, 1].astype(np.int64)
+        score = trio[:, 2].copy()
+    else:  # find and name the first bad entry
+        image_id = _ints(entries, "image_id", first, src)
+        category_id = _ints(entries, "category_id", first, src)
+        try:
+            score = np.array([e["score"] for e in entries], dtype=np.float64)
+            ok = bool(np.isfinite(score).all())
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise _first_bad(entries, "score", first, src, _check_score)
     cols = Columns(first=first, image_id=image_id, category_id=category_id, score=score)
     field = TASK_FIELD[task]
     if field == "bbox" or "bbox" in need:
         cols.bbox = _boxes(entries, first, src, required=(field == "bbox"))
     if field == "keypoints":
         try:
-            kp = np.array([e["keypoints"] for e in entries], dtype=np.float64)
+            kp = np.array(list(map(_KEYPOINTS, entries)), dtype=np.float64)
             ok = kp.shape == (n, 3 * NUM_LANDMARKS) and bool(np.isfinite(kp).all())
         except (KeyError, TypeError, ValueError):
             ok = False
@@ -326,9 +347,9 @@ def entries_to_columns(
 def _masks(entries: Sequence[Any], first: int, src: str | None, *, required: bool) -> tuple[np.ndarray, list[Any]]:
     n = len(entries)
     try:  # fast path: every entry has a well-formed compressed mask
-        segs = [e["segmentation"] for e in entries]
-        sizes = np.array([g["size"] for g in segs])
-        counts = [g["counts"] for g in segs]
+        segs = list(map(_SEGMENTATION, entries))
+        sizes = np.array(list(map(_SIZE, segs)))
+        counts = list(map(_COUNTS, segs))
         ok = sizes.shape == (n, 2) and sizes.dtype.kind in "iu" and bool((sizes >= 0).all())
     except (KeyError, TypeError, ValueError):
         ok = False
@@ -358,7 +379,7 @@ def _masks(entries: Sequence[Any], first: int, src: str | None, *, required: boo
 def _boxes(entries: Sequence[Any], first: int, src: str | None, *, required: bool) -> np.ndarray:
     n = len(entries)
     try:
-        b = np.array([e["bbox"] for e in entries], dtype=np.float64)
+        b = np.array(list(map(_BBOX, entries)), dtype=np.float64)
         ok = b.shape == (n, 4) and bool(np.isfinite(b).all()) and bool((b[:, 2:] >= 0).all())
     except (KeyError, TypeError, ValueError):
         ok = False
