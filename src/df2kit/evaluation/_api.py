@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from ..layout import ATTRIBUTE_LEVELS, ATTRIBUTES, CATEGORIES
 from ._engine import Ranges, Scored, score
 from ._gt import GroundTruth, _gc_paused, load_ground_truth
 from ._params import IOU_TYPES, Params, params_for
-from ._results import entries_to_columns, iter_result_chunks
+from ._results import Columns, entries_to_columns, iter_result_chunks
 from ._tasks import Collected, TaskCollector
 from .results import STAT_NAMES, CategoryScores, COCOScores, SubsetScores, TaskResult
 
@@ -111,27 +111,46 @@ class Evaluator:
         for c in self._collectors.values():
             c.source = source
         bar = progress_bar(total=None, desc="read results", unit=" entries", enabled=self.progress)
-        try:
+        whole = self.tasks == ("landmarks",)
+
+        def parsed() -> Iterator[tuple[int, list[Any], dict[str, Columns]]]:
             with _gc_paused():  # parsing makes millions of small acyclic objects
-                whole = self.tasks == ("landmarks",)
                 for first, entries in iter_result_chunks(source, whole_numbers=whole):
-                    self.add_entries(entries, first=first)
+                    yield first, entries, self._columns(first, entries)
+
+        # parsing (holds the interpreter) runs in a second thread, ahead of comparing (numpy, which mostly
+        # releases it); the ground truth's masks are built meanwhile
+        reader = _Prefetch(parsed(), 16)
+        try:
+            for c in self._collectors.values():
+                c.prepare()
+            with _gc_paused():
+                for first, entries, cols in reader:
+                    for task, col in self._collectors.items():
+                        col.add(cols[task])
+                    self._count += len(entries)
                     bar.update(len(entries))
                     del entries
         finally:
+            reader.close()
             bar.close()
 
     def _flush(self) -> None:
         block, self._pending = self._pending, []
         self._add_block(self._count, block)
 
+    def _columns(self, first: int, entries: Sequence[Any]) -> dict[str, Columns]:
+        return {
+            task: entries_to_columns(entries, first, task, self._source, need=("bbox",) if task != "detection" else ())
+            for task in self._collectors
+        }
+
     def _add_block(self, first: int, entries: Sequence[Any]) -> None:
         """Check and collect entries; ``first`` numbers them in error messages."""
         with _gc_paused():
+            cols = self._columns(first, entries)
             for task, col in self._collectors.items():
-                need = ("bbox",) if task != "detection" else ()
-                cols = entries_to_columns(entries, first, task, self._source, need=need)
-                col.add(cols)
+                col.add(cols[task])
         self._count += len(entries)
 
     def compute(self) -> dict[str, TaskResult]:
@@ -181,6 +200,51 @@ def evaluate(
             raise ResultsError(f"expected a list of result entries or a file path, got {type(results).__name__}")
         ev.add_entries(results)
     return ev.compute()[task]
+
+
+class _Prefetch:
+    """Items of an iterator produced up to ``depth`` ahead in a background thread, from construction on
+    (exceptions are re-raised in order; closing stops the thread)."""
+
+    def __init__(self, it: Iterator[Any], depth: int) -> None:
+        import queue
+        import threading
+
+        self._q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = object()
+        self._t = threading.Thread(target=self._work, args=(it,), name="df2kit-read-results", daemon=True)
+        self._t.start()
+
+    def _work(self, it: Iterator[Any]) -> None:
+        try:
+            for x in it:
+                if self._stop.is_set():
+                    return
+                self._q.put((True, x))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            self._q.put((False, e))
+            return
+        self._q.put((True, self._done))
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            ok, x = self._q.get()
+            if not ok:
+                raise x
+            if x is self._done:
+                return
+            yield x
+
+    def close(self) -> None:
+        import queue
+
+        self._stop.set()
+        while self._t.is_alive():
+            try:
+                self._q.get_nowait()
+            except queue.Empty:
+                self._t.join(0.01)
 
 
 # ---- scoring ----------------------------------------------------------------------------------------------

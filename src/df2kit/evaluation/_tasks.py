@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import ResultsError
 from ..structures.masks import (
     _CHUNK,
+    MaskSet,
     RLEError,
     _fg_runs,
     run_intersections,
@@ -101,8 +102,7 @@ class TaskCollector:
         lut = np.full(int(gt.cat_ids.max()) - self._cat_lut_min + 1 if len(gt.cat_ids) else 1, -1, dtype=np.int64)
         lut[gt.cat_ids - self._cat_lut_min] = np.arange(K)
         self._cat_lut = lut
-        if task == "segmentation":
-            self._masks = gt.mask_set()
+        self._masks: MaskSet | None = None
         if task == "landmarks":
             self._vis: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
             for v in self.variants:
@@ -113,11 +113,18 @@ class TaskCollector:
                 self._vis[v] = (start, gt.kp_index[sel], gt.kp_xy[sel], num_kp)
             self._vars = (params.sigmas * 2) ** 2
 
+    def prepare(self) -> None:
+        """Build what comparing needs from the ground truth (the masks, for segmentation); done at the
+        first block otherwise."""
+        if self.task == "segmentation" and self._masks is None:
+            self._masks = self.gt.mask_set()
+
     # ---- one block -------------------------------------------------------------------------------------
     def add(self, cols: Columns) -> None:
         n = len(cols)
         if n == 0:
             return
+        self.prepare()
         gt = self.gt
         rows = gt.image_rows(cols.image_id)
         if (rows < 0).any():
@@ -284,6 +291,7 @@ class TaskCollector:
         gt = self.gt
         di = np.searchsorted(sub, pd)
         g = self._masks
+        assert g is not None
         # a bound from areas and boxes: IoU <= I / (a + b - I) with I = min(box overlap, a, b)
         ox = np.minimum(r.x1[di], g.x1[pg]) - np.maximum(r.x0[di], g.x0[pg]) + 1
         oy = np.minimum(r.y1[di], g.y1[pg]) - np.maximum(r.y0[di], g.y0[pg])
