@@ -324,7 +324,8 @@ def main() -> None:
             x_f = f"{fce['total'] / m['total']:.1f}x" if "total" in fce else "-"
             rows.append([task, tool, f"{m['total']:.1f} ({m['load']:.1f} + {m['score']:.1f})", f"{m['peak_mb']:,.0f}",
                          ap_s, x_py, x_f])
-    head = ["task", "tool", "seconds (load + score)", "peak MB", "AP / AP50 / AP75", "vs pycocotools", "vs faster-coco-eval"]
+    head = ["task", "tool", "seconds (load + score)", "peak MB", "AP / AP50 / AP75",
+            "vs pycocotools", "vs faster-coco-eval"]
     widths = [max(len(str(r[i])) for r in rows + [head]) if i < 3 or all(len(r) > i for r in rows) else len(head[i])
               for i in range(len(head))]
     line = lambda r: "  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r))  # noqa: E731

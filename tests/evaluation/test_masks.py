@@ -118,7 +118,9 @@ def test_polygons_accept_point_arrays_and_items_in_any_order() -> None:
     assert mk.polygons_to_rle([a], 8, 9) == mk.polygons_to_rle([a.ravel().tolist()], 8, 9)
     # the batch rasterizer takes the polygons of several items interleaved
     pts = np.concatenate([a, a + 2, a + 1])
-    counts, offsets = mk._rasterize(pts, np.array([4, 4, 4]), np.array([1, 0, 1]), np.array([10, 12]), np.array([11, 13]))
+    counts, offsets = mk._rasterize(
+        pts, np.array([4, 4, 4]), np.array([1, 0, 1]), np.array([10, 12]), np.array([11, 13])
+    )
     strings = mk.counts_to_strings(counts, offsets)
     assert strings[0] == _coco_poly([(a + 2).ravel().tolist()], 10, 11)
     assert strings[1] == _coco_poly([a.ravel().tolist(), (a + 1).ravel().tolist()], 12, 13)

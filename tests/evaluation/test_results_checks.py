@@ -42,7 +42,8 @@ def _bad(res, i, key, value):
         ("landmarks", "keypoints", [0.0] * 42, "expected 882 numbers (294 landmarks x [x, y, v]), got 42", "keypoints"),
         ("landmarks", "keypoints", [0.0] * 881 + [math.nan], "finite numbers, got nan at position 881", "keypoints"),
         ("landmarks", "keypoints", KeyError, "missing 'keypoints'", "keypoints"),
-        ("segmentation", "segmentation", {"size": [3, 3], "counts": "9"}, "differs from the image size", "segmentation.size"),
+        ("segmentation", "segmentation", {"size": [3, 3], "counts": "9"}, "differs from the image size",
+         "segmentation.size"),
         ("segmentation", "segmentation", [[1, 2, 3, 4, 5, 6]], "expected an RLE mask", "segmentation"),
     ],
 )

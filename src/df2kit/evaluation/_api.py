@@ -14,10 +14,10 @@ from ..io.scan import SplitTable
 from ..layout import ATTRIBUTE_LEVELS, ATTRIBUTES, CATEGORIES
 from ._engine import Ranges, Scored, score
 from ._gt import GroundTruth, _gc_paused, load_ground_truth
-from ._params import IOU_TYPES, Params, params_for
+from ._params import Params, params_for
 from ._results import Columns, entries_to_columns, iter_result_chunks
 from ._tasks import Collected, TaskCollector
-from .results import STAT_NAMES, CategoryScores, COCOScores, SubsetScores, TaskResult
+from .results import CategoryScores, COCOScores, SubsetScores, TaskResult
 
 __all__ = ["evaluate", "Evaluator", "COCO_TASKS"]
 
@@ -157,7 +157,10 @@ class Evaluator:
         """Score everything added so far (can be called again after more ``add``)."""
         if self._pending:
             self._flush()
-        return {t: _score_task(t, self.gt, c, params_for(t), self.subsets, self._source) for t, c in self._collectors.items()}
+        return {
+            t: _score_task(t, self.gt, c, params_for(t), self.subsets, self._source)
+            for t, c in self._collectors.items()
+        }
 
 
 def evaluate(
@@ -248,7 +251,9 @@ class _Prefetch:
 
 
 # ---- scoring ----------------------------------------------------------------------------------------------
-def _area_ranges(p: Params, gt_area: np.ndarray, base_ignore: np.ndarray, crowd: np.ndarray, dt_area: np.ndarray) -> Ranges:
+def _area_ranges(
+    p: Params, gt_area: np.ndarray, base_ignore: np.ndarray, crowd: np.ndarray, dt_area: np.ndarray
+) -> Ranges:
     gi, gr, do = [], [], []
     for lo, hi in p.area_rng:
         gi.append(base_ignore | (gt_area < lo) | (gt_area > hi))

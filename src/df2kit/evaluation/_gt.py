@@ -498,7 +498,9 @@ def _from_coco_dict_checked(data: Any, src: str) -> GroundTruth:
         img_ids = np.array([int(_need(im, "id", src, f"images[{i}]")) for i, im in enumerate(images)], dtype=np.int64)
         hs = np.array([int(im.get("height", -1) or -1) for im in images], dtype=np.int64)
         ws = np.array([int(im.get("width", -1) or -1) for im in images], dtype=np.int64)
-        cat_ids = np.array(sorted(int(_need(c, "id", src, f"categories[{i}]")) for i, c in enumerate(cats)), dtype=np.int64)
+        cat_ids = np.array(
+            sorted(int(_need(c, "id", src, f"categories[{i}]")) for i, c in enumerate(cats)), dtype=np.int64
+        )
     except (TypeError, ValueError) as e:
         raise FormatError(f"expected integer ids and sizes ({e})", path=src) from None
     order = np.argsort(img_ids, kind="stable")

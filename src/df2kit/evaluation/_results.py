@@ -14,7 +14,6 @@ import operator
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -263,7 +262,10 @@ def _check_keypoints(v: Any) -> str | None:
         n = len(v) if isinstance(v, list) else type(v).__name__
         return f"expected {3 * NUM_LANDMARKS} numbers (294 landmarks x [x, y, v]), got {n}"
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v):
-        bad = next(j for j, x in enumerate(v) if not (isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)))
+        bad = next(
+            j for j, x in enumerate(v)
+            if not (isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x))
+        )
         return f"expected finite numbers, got {v[bad]!r} at position {bad}"
     return None
 
@@ -309,7 +311,11 @@ def entries_to_columns(
         if ok:
             trio = trio.astype(np.float64, copy=False)
             ids = trio[:, :2]
-            ok = bool(np.isfinite(trio).all()) and bool((np.abs(ids) < 2**53).all()) and bool((ids == np.round(ids)).all())
+            ok = (
+                bool(np.isfinite(trio).all())
+                and bool((np.abs(ids) < 2**53).all())
+                and bool((ids == np.round(ids)).all())
+            )
     except (KeyError, TypeError, ValueError):
         ok = False
     if ok:

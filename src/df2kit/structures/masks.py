@@ -72,10 +72,6 @@ class RLEError(ValueError):
 
 
 # ---- compressed strings ------------------------------------------------------------------------------
-def _as_bytes(s: str | bytes) -> bytes:
-    return s.encode("ascii") if isinstance(s, str) else bytes(s)
-
-
 def _string_chunks(strings: Sequence[str | bytes]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """``(index of the first string, bytes as uint8, lengths)`` for groups of about ``_CHUNK`` characters."""
     n = len(strings)
@@ -420,7 +416,6 @@ def rasterize_runs(
     poly_item = np.asarray(poly_item, dtype=np.int64)
     heights = np.asarray(heights, dtype=np.int64)
     widths = np.asarray(widths, dtype=np.int64)
-    n_items = len(heights)
     n_poly = len(point_count)
     first_pt = np.zeros(n_poly + 1, dtype=np.int64)
     np.cumsum(point_count, out=first_pt[1:])
@@ -745,7 +740,9 @@ def polygons_to_rles(
 
 
 # ---- many masks as column pieces, and their pairwise intersections ---------------------------------
-def runs_geometry(s: np.ndarray, e: np.ndarray, owner: np.ndarray, heights: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+def runs_geometry(
+    s: np.ndarray, e: np.ndarray, owner: np.ndarray, heights: np.ndarray, n: int
+) -> tuple[np.ndarray, ...]:
     """Area and tight box of many masks from their foreground runs (sorted by owner, non-empty).
 
     Returns ``(area, x0, x1, y0, y1)`` with columns ``x0..x1`` and rows ``y0..y1 - 1`` (pycocotools' rule: a
@@ -788,7 +785,9 @@ class MaskSet:
 
     __slots__ = ("heights", "widths", "area", "x0", "x1", "y0", "y1", "cbase", "colptr", "colcum", "py0", "py1")
 
-    def __init__(self, heights: np.ndarray, widths: np.ndarray, s: np.ndarray, e: np.ndarray, owner: np.ndarray) -> None:
+    def __init__(
+        self, heights: np.ndarray, widths: np.ndarray, s: np.ndarray, e: np.ndarray, owner: np.ndarray
+    ) -> None:
         """From foreground runs ``[s, e)`` (flat column-major positions) of mask ``owner``, sorted by mask
         then position, non-overlapping; zero-length runs allowed."""
         n = len(heights)
@@ -934,7 +933,9 @@ def pair_intersections(a: MaskSet, b: MaskSet, ai: np.ndarray, bi: np.ndarray) -
     return out
 
 
-def _intersect_chunk(a: MaskSet, b: MaskSet, ai: np.ndarray, bi: np.ndarray, cx0: np.ndarray, ncol: np.ndarray) -> np.ndarray:
+def _intersect_chunk(
+    a: MaskSet, b: MaskSet, ai: np.ndarray, bi: np.ndarray, cx0: np.ndarray, ncol: np.ndarray
+) -> np.ndarray:
     n = len(ai)
     total = int(ncol.sum())
     if total == 0:
