@@ -29,7 +29,7 @@ from ..io.scan import SplitTable, scan_split
 from ..layout import ATTRIBUTES, CATEGORIES, NUM_LANDMARKS, NUM_LANDMARKS_BY_ID, OFFSET_BY_ID
 from ..structures.masks import MaskSet, RLEError, _ragged_index, rasterize_runs, rle_counts
 from ..structures.polygons import repair_polygons
-from ._kptext import keypoints_from_lists, split_keypoint_lists
+from ._kptext import category_slices, split_keypoint_lists
 from ._results import whole_zeros
 
 __all__ = ["GroundTruth", "load_ground_truth", "LANDMARK_VARIANTS"]
@@ -286,17 +286,23 @@ def _from_coco_file(path: Path, *, keypoints: bool = True, masks: bool = True) -
         del slim
         if data is not None and keypoints and not _fill_keypoints(data, raw, spans):
             data = None
-        if data is None:
+        if data is not None:
             try:
-                data = orjson.loads(whole_zeros(raw) if keypoints else raw)
-            except orjson.JSONDecodeError as e:
-                raise FormatError(f"not valid JSON ({e})", path=src) from None
+                return _from_coco_dict_fast(data, src, keypoints=keypoints, masks=masks)
+            except _Slow:
+                pass
+        # something unusual: the whole file, parsed as it is, through the checked path (which names problems)
+        try:
+            data = orjson.loads(whole_zeros(raw) if keypoints else raw)
+        except orjson.JSONDecodeError as e:
+            raise FormatError(f"not valid JSON ({e})", path=src) from None
         del raw
         return _from_coco_dict(data, src, keypoints=keypoints, masks=masks)
 
 
 def _fill_keypoints(data: Any, raw: bytes, spans: list[tuple[int, int]]) -> bool:
-    """Put the landmark lists cut out of ``raw`` back into the parsed annotations (as arrays)."""
+    """Read the landmark lists cut out of ``raw`` into ``data["_df2kit_landmarks"]``: the labelled landmarks
+    as columns ``(annotation, index in 294, x, y, v)`` (only category slices become numbers)."""
     anns = data.get("annotations") if isinstance(data, dict) else None
     if not isinstance(anns, list):
         return False
@@ -304,14 +310,30 @@ def _fill_keypoints(data: Any, raw: bytes, spans: list[tuple[int, int]]) -> bool
     if len(rows) != len(spans):
         return False
     cats = [anns[j].get("category_id") for j in rows]
-    kp, ok = keypoints_from_lists(raw, spans, [c if type(c) is int else 0 for c in cats])
-    flat = kp.reshape(len(rows), -1)
-    for r, j in enumerate(rows):
-        if ok[r]:
-            anns[j]["keypoints"] = flat[r]
-        else:
-            a, b = spans[r]
-            anns[j]["keypoints"] = orjson.loads(whole_zeros(raw[a:b]))
+    read, flat, first, width = category_slices(raw, spans, [c if type(c) is int else 0 for c in cats])
+    rows_a = np.asarray(rows, dtype=np.int64)
+    trip = flat.reshape(-1, 3)
+    per = width // 3
+    owner = np.repeat(rows_a[read], per) if len(read) else np.zeros(0, np.int64)
+    index = np.repeat(first // 3, per) + (np.arange(len(trip)) - np.repeat(np.cumsum(per) - per, per))
+    parts = [(owner, index, trip)]
+    done = np.zeros(len(rows), dtype=bool)
+    done[read] = True
+    for r in np.flatnonzero(~done).tolist():  # the unusual ones, parsed as they are
+        a, b = spans[r]
+        vals = orjson.loads(whole_zeros(raw[a:b]))
+        if len(vals) != 3 * NUM_LANDMARKS:
+            return False
+        k = np.asarray(vals, dtype=np.float64).reshape(-1, 3)
+        parts.append((np.full(NUM_LANDMARKS, rows[r], dtype=np.int64), np.arange(NUM_LANDMARKS), k))
+    owner = np.concatenate([p[0] for p in parts])
+    index = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    trip = np.concatenate([p[2] for p in parts])
+    lab = trip[:, 2] > 0
+    order = np.lexsort((index[lab], owner[lab]))
+    data["_df2kit_landmarks"] = (owner[lab][order], index[lab][order], trip[lab][order])
+    for j in rows:
+        anns[j]["keypoints"] = None
     return True
 
 
@@ -379,7 +401,12 @@ def _from_coco_dict_fast(data: Any, src: str, *, keypoints: bool, masks: bool) -
     kp_owner = np.zeros(0, dtype=np.int64)
     kp_index = np.zeros(0, dtype=np.int64)
     kp_vals = np.zeros((0, 3))
-    if with_kp:
+    read = data.get("_df2kit_landmarks") if keypoints else None
+    if read is not None:  # read from the text already (_fill_keypoints)
+        kp_owner, kp_index, kp_vals = read
+        if with_kp:
+            raise _Slow
+    elif with_kp:
         try:
             arr = np.array([kps[j] for j in with_kp], dtype=np.float64)
         except (TypeError, ValueError):

@@ -17,7 +17,7 @@ import orjson
 
 from ..layout import NUM_LANDMARKS, NUM_LANDMARKS_BY_ID, OFFSET_BY_ID
 
-__all__ = ["split_keypoint_lists", "keypoints_from_lists"]
+__all__ = ["category_slices", "keypoints_from_lists", "split_keypoint_lists"]
 
 _KEY = b'"keypoints"'
 _VALUE = re.compile(rb"\s*:\s*\[")
@@ -79,12 +79,47 @@ def keypoints_from_lists(
     """
     n = len(spans)
     out = np.zeros((n, _N), dtype=np.float64)
+    rows, flat, a, width = category_slices(raw, spans, category_ids)
     ok = np.zeros(n, dtype=bool)
+    if len(rows):
+        owner = np.repeat(rows, width)
+        col = np.repeat(a, width) + (np.arange(len(flat)) - np.repeat(np.cumsum(width) - width, width))
+        out[owner, col] = flat
+        ok[rows] = True
+    return out.reshape(n, NUM_LANDMARKS, 3), ok
+
+
+def category_slices(
+    raw: bytes, spans: list[tuple[int, int]], category_ids: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The category slices of the lists at ``spans``: ``(rows, values, first column, width)``.
+
+    ``rows`` are the lists read (the others need the ordinary parser); list ``rows[i]`` holds ``width[i]``
+    numbers of ``values`` (back to back) at columns ``first[i]:first[i] + width[i]`` of its 882, the rest
+    being zeros. Lists are handled a few thousand at a time (bounded memory for whole files).
+    """
+    parts = []
+    step = 2048
+    for i0 in range(0, len(spans), step):
+        r, v, a, w = _slices(raw, spans[i0 : i0 + step], category_ids[i0 : i0 + step])
+        parts.append((r + i0, v, a, w))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0), empty, empty
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))  # type: ignore[return-value]
+
+
+def _slices(
+    raw: bytes, spans: list[tuple[int, int]], category_ids: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n = len(spans)
+    empty = np.zeros(0, dtype=np.int64)
     if n == 0:
-        return out.reshape(0, NUM_LANDMARKS, 3), ok
-    c = np.frombuffer(raw, dtype=np.uint8)
-    commas = np.flatnonzero(c == 44)
+        return empty, np.zeros(0), empty, empty
     sp = np.asarray(spans, dtype=np.int64)
+    lo, hi = int(sp[0, 0]), int(sp[-1, 1])
+    c = np.frombuffer(raw, dtype=np.uint8, count=hi - lo, offset=lo)
+    commas = np.flatnonzero(c == 44) + lo
     J, E = sp[:, 0], sp[:, 1]
     fi = np.searchsorted(commas, J)
     li = np.searchsorted(commas, E)
@@ -95,8 +130,9 @@ def keypoints_from_lists(
     b = a + 3 * NUM_LANDMARKS_BY_ID[cats]
     good = known & (li - fi == _N - 1)
     fi_c = np.where(good, fi, 0)
-    start_a = np.where(a == 0, J + 1, commas[np.clip(fi_c + a - 1, 0, max(len(commas) - 1, 0))] + 1)
-    end_b = np.where(b == _N, E - 1, commas[np.clip(fi_c + b - 1, 0, max(len(commas) - 1, 0))])
+    last = max(len(commas) - 1, 0)
+    start_a = np.where(a == 0, J + 1, commas[np.clip(fi_c + a - 1, 0, last)] + 1)
+    end_b = np.where(b == _N, E - 1, commas[np.clip(fi_c + b - 1, 0, last)])
     texts = []
     rows = []
     for r in np.flatnonzero(good).tolist():
@@ -111,17 +147,13 @@ def keypoints_from_lists(
         texts.append(raw[sa:eb])
         rows.append(r)
     if not rows:
-        return out.reshape(n, NUM_LANDMARKS, 3), ok
+        return empty, np.zeros(0), empty, empty
     try:
         flat = np.array(orjson.loads(b"[" + b",".join(texts) + b"]"), dtype=np.float64)
     except (orjson.JSONDecodeError, TypeError, ValueError):
-        return out.reshape(n, NUM_LANDMARKS, 3), ok
+        return empty, np.zeros(0), empty, empty
     rows_a = np.asarray(rows, dtype=np.int64)
     width = b[rows_a] - a[rows_a]
     if flat.ndim != 1 or len(flat) != int(width.sum()):
-        return out.reshape(n, NUM_LANDMARKS, 3), ok
-    owner = np.repeat(rows_a, width)
-    col = np.repeat(a[rows_a], width) + (np.arange(len(flat)) - np.repeat(np.cumsum(width) - width, width))
-    out[owner, col] = flat
-    ok[rows_a] = True
-    return out.reshape(n, NUM_LANDMARKS, 3), ok
+        return empty, np.zeros(0), empty, empty
+    return rows_a, flat, a[rows_a], width
