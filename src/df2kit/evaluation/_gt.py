@@ -273,10 +273,7 @@ def _from_coco_file(path: Path, *, keypoints: bool = True, masks: bool = True) -
         data = None
         spans: list[tuple[int, int]] = []
         slim = raw
-        if keypoints:  # the 882-number lists are read apart (see _kptext)
-            slim, spans = split_keypoint_lists(raw)
-        else:
-            slim = _empty_lists(slim, b'"keypoints"', nested=False)
+        slim, spans = split_keypoint_lists(raw)  # the 882-number lists are read apart (see _kptext), if at all
         if not masks:
             slim = _empty_lists(slim, b'"segmentation"', nested=True)
         try:
