@@ -209,15 +209,51 @@ def generate(out: Path, scale: float, seed: int) -> None:
 
 
 # ---- one tool, one task, in its own process ------------------------------------------------------------
-def worker(tool: str, task: str, gt: str, res: str) -> dict:
+class _PeakMemory:
+    """Peak memory of this process and its children (df2kit reads large files in forked processes): the
+    largest sum of their proportional set sizes (shared pages split between the processes that share them),
+    sampled every 50 ms, and at least this process's own high-water mark."""
+
+    def __init__(self) -> None:
+        import threading
+
+        import psutil
+
+        self._me = psutil.Process()
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _sample(self) -> None:
+        total = 0.0
+        for p in [self._me, *self._me.children(recursive=True)]:
+            try:
+                total += p.memory_full_info().pss
+            except Exception:  # noqa: BLE001 - a child that just ended
+                pass
+        self.peak = max(self.peak, total / 2**20)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self._sample()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._t.join()
+        return max(self.peak, _peak_mb())
+
+
+def worker(tool: str, task: str, gt: str, res: str, workers: int | None = None) -> dict:
     from df2kit.layout import SIGMAS_294
 
     iou_type = IOU_TYPE[task]
+    mem = _PeakMemory()
     t0 = time.perf_counter()
     if tool == "df2kit":
         from df2kit.evaluation import Evaluator
 
-        ev = Evaluator(gt, (task,))  # what evaluate(task, gt, res) does, timed in two parts
+        ev = Evaluator(gt, (task,), workers=workers)  # what evaluate(task, gt, res) does, timed in two parts
         ev.add_file(res)
         t1 = time.perf_counter()
         r = ev.compute()[task]
@@ -248,7 +284,7 @@ def worker(tool: str, task: str, gt: str, res: str) -> dict:
             E.summarize()
         stats = [float(E.stats[0]), float(E.stats[1]), float(E.stats[2])]
     t2 = time.perf_counter()
-    peak = _peak_mb()
+    peak = mem.stop()
     return {"load": t1 - t0, "score": t2 - t1, "total": t2 - t0, "peak_mb": peak, "stats": stats}
 
 
@@ -264,8 +300,10 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_worker(tool: str, task: str, data: Path) -> dict:
+def run_worker(tool: str, task: str, data: Path, workers: int | None = None) -> dict:
     cmd = [sys.executable, __file__, "--worker", tool, task, str(data / "gt.json"), str(data / RESULT_FILE[task])]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         return {"error": (p.stderr.strip().splitlines() or ["failed"])[-1]}
@@ -281,10 +319,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", help="folder for the generated files (default: a temp folder per scale/seed)")
     ap.add_argument("--json", help="also write the measurements here")
+    ap.add_argument("--workers", type=int, help="df2kit's reading processes (default: its own default)")
     ap.add_argument("--worker", nargs=4, metavar=("TOOL", "TASK", "GT", "RESULTS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(*args.worker)))
+        print(json.dumps(worker(*args.worker, workers=args.workers)))
         return
     data = Path(args.data or f"/tmp/df2kit-bench-evaluate-s{args.scale:g}-seed{args.seed}")
     if not (data / "case.json").exists():
@@ -302,7 +341,8 @@ def main() -> None:
     meas: dict = {}
     for task in [t for t in TASKS if t in args.tasks.split(",")]:
         for tool in tools:
-            runs = [run_worker(tool, task, data) for _ in range(args.repeat)]
+            w = args.workers if tool == "df2kit" else None
+            runs = [run_worker(tool, task, data, w) for _ in range(args.repeat)]
             ok = [r for r in runs if "error" not in r]
             if not ok:
                 meas[(task, tool)] = {"error": runs[0]["error"]}
@@ -333,8 +373,9 @@ def main() -> None:
     print("  ".join("-" * w for w in widths))
     for r in rows:
         print(line(r))
-    print(f"(median of {args.repeat} run(s) each; df2kit's load includes comparing each block of results with "
-          "the ground truth as it is read; the landmarks AP is of the vis && hide ground truth)")
+    print(f"(median of {args.repeat} run(s) each; peak MB: the process and its children; df2kit's load includes "
+          "comparing each block of results with the ground truth as it is read; the landmarks AP is of the "
+          "vis && hide ground truth)")
     if args.json:
         Path(args.json).write_text(json.dumps({f"{k[0]}/{k[1]}": v for k, v in meas.items()}, indent=1))
 

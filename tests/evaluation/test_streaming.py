@@ -71,3 +71,26 @@ def test_result_records_are_frozen_and_serialisable() -> None:
     text = r.format()
     assert text.splitlines()[0].startswith("clothes segmentation (masks): 6 images")
     assert "AP_small" in text and "per category" in text and "zoom-in" in text
+
+
+def test_reading_a_file_in_several_processes_gives_the_same(tmp_path, monkeypatch) -> None:
+    import orjson
+
+    from df2kit.evaluation import _api
+
+    monkeypatch.setattr(_api, "_PARALLEL_MIN_BYTES", 0)
+    gt, res = random_case(17, n_img=20)
+    p = tmp_path / "res.json"
+    p.write_bytes(orjson.dumps(res))
+    for task in ("detection", "segmentation", "landmarks"):
+        one = evaluate(task, gt, p, workers=1)
+        three = evaluate(task, gt, p, workers=3)
+        assert [s.stats for s in three.scores] == [s.stats for s in one.scores]
+        assert three.num_dt == len(res)
+    # an error in a later part names the entry's index in the whole file
+    bad = [dict(r) for r in res]
+    bad[-2]["score"] = "high"
+    p.write_bytes(orjson.dumps(bad))
+    with pytest.raises(ResultsError) as e:
+        evaluate("detection", gt, p, workers=3)
+    assert e.value.item == f"entry {len(res) - 2}" and e.value.field == "score"

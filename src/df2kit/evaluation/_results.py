@@ -144,6 +144,95 @@ def iter_result_chunks(
             hi = 1 + rest
 
 
+def split_points(path: str | os.PathLike[str], parts: int) -> list[tuple[int, int]] | None:
+    """Byte ranges that cut a results file (a JSON list) into ``parts`` runs of whole entries, or None.
+
+    Each range holds entries separated by commas, from the ``{`` of its first entry to just after the ``}``
+    of its last. A wrong cut (an object nested in a list) makes a part fail to parse: callers then read the
+    file as one.
+    """
+    src = os.fspath(path)
+    size = os.path.getsize(src)
+    with open(src, "rb") as f:
+        head = f.read(4096)
+        lead = len(head) - len(head.lstrip())
+        if head[lead : lead + 1] != b"[":
+            return None
+        first = head.find(b"{", lead)
+        tail_at = max(size - 4096, 0)
+        f.seek(tail_at)
+        tail = f.read().rstrip()
+        if not tail.endswith(b"]"):
+            return None
+        tail = tail[:-1].rstrip()
+        if first < 0 or not tail.endswith(b"}"):
+            return None
+        end = tail_at + len(tail)
+        starts = [first]
+        stops = []
+        for n in range(1, parts):
+            at = max(size * n // parts, starts[-1] + 1)
+            f.seek(at)
+            window = f.read(1 << 22)
+            m = _SPLIT.search(window)
+            if m is None:
+                return None
+            stops.append(at + m.start() + 1)  # just after the "}"
+            starts.append(at + m.end() - 1)  # the "{" of the next entry
+        stops.append(end)
+        ranges = list(zip(starts, stops))
+        if any(e <= s0 for s0, e in ranges) or any(ranges[i][0] < ranges[i - 1][1] for i in range(1, parts)):
+            return None
+        return ranges
+
+
+def iter_range_chunks(
+    path: str | os.PathLike[str], start: int, end: int, block: int = _BLOCK, *, whole_numbers: bool = False
+) -> Iterator[tuple[int, list[Any]]]:
+    """Like :func:`iter_result_chunks` for the entries in bytes ``[start, end)`` of the file (a range of
+    :func:`split_points`); entry indices count from the range's first entry. Raises ValueError when a
+    block does not parse (the caller then reads the whole file as one)."""
+    first = 0
+    with open(os.fspath(path), "rb") as f:
+        f.seek(start)
+        left = end - start
+        carry = b""
+        while True:
+            chunk = f.read(min(block, left)) if left > 0 else b""
+            left -= len(chunk)
+            data = carry + chunk
+            final = left <= 0
+            if final:
+                piece, carry = data, b""
+            else:
+                cut = _last_split_bytes(data)
+                if cut is None:
+                    carry = data
+                    continue
+                piece = data[: cut + 1]
+                rest = data[cut + 1 :]
+                carry = rest[rest.find(b"{") :]
+            if piece.strip():
+                entries = _parse_piece(memoryview(b"[" + piece + b"]"), whole_numbers)
+                if entries is None:
+                    raise ValueError("a block of the results file does not parse")
+                yield first, entries
+                first += len(entries)
+            if final:
+                return
+
+
+def _last_split_bytes(data: bytes) -> int | None:
+    end = len(data)
+    while True:
+        i = data.rfind(b"}", 0, end)
+        if i < 0:
+            return None
+        if _SPLIT.match(data, i) is not None:
+            return i
+        end = i
+
+
 def _last_split(buf: bytearray, hi: int) -> int | None:
     """Index of the last "}" that ends an entry (followed by optional spaces, "," and "{") in buf[:hi]."""
     end = hi

@@ -20,6 +20,7 @@ The values follow pycocotools exactly:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,6 +113,45 @@ class TaskCollector:
                 np.cumsum(np.bincount(owner, minlength=len(gt)), out=start[1:])
                 self._vis[v] = (start, gt.kp_index[sel], gt.kp_xy[sel], num_kp)
             self._vars = (params.sigmas * 2) ** 2
+
+    def fresh(self) -> TaskCollector:
+        """A collector sharing this one's ground truth and prepared tables, with nothing collected."""
+        c = copy.copy(self)
+        c.n_dt = 0
+        c._parts = _Parts()
+        c._pairs = {v: [] for v in self.variants}
+        return c
+
+    def export(self) -> tuple[int, dict[str, np.ndarray], dict[str, tuple[np.ndarray, ...]]]:
+        """What was collected, as arrays (to send from a reading process to the scoring one)."""
+        p = self._parts
+
+        def cat(xs: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate(xs) if xs else np.zeros(0, dtype=dtype)
+
+        parts = {"img": cat(p.img, np.int64), "cat": cat(p.cat, np.int64), "score": cat(p.score, np.float64),
+                 "area": cat(p.area, np.float64)}
+        pairs = {}
+        for v, xs in self._pairs.items():
+            pairs[v] = (
+                cat([x[0] for x in xs], np.int64),
+                cat([x[1] for x in xs], np.int64),
+                cat([x[2] for x in xs], np.float64),
+            )
+        return self.n_dt, parts, pairs
+
+    def merge(self, exported: tuple[int, dict[str, np.ndarray], dict[str, tuple[np.ndarray, ...]]]) -> None:
+        """Append what another collector exported, as if its blocks had been added here."""
+        n, parts, pairs = exported
+        base = self.n_dt
+        self._parts.img.append(parts["img"])
+        self._parts.cat.append(parts["cat"])
+        self._parts.score.append(parts["score"])
+        self._parts.area.append(parts["area"])
+        for v, (d, g, iou) in pairs.items():
+            if len(d):
+                self._pairs[v].append((d + base, g, iou))
+        self.n_dt += n
 
     def prepare(self) -> None:
         """Build what comparing needs from the ground truth (the masks, for segmentation); done at the
