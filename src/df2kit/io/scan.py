@@ -29,7 +29,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import itertools
-import io
 import logging
 import multiprocessing
 import operator
