@@ -465,8 +465,8 @@ def _slow(chunk: _Chunk, raw: bytes | None, stem: str, path: str, err: OSError |
         )
         clean = None
     else:
-        obj = decode_json(raw or b"", path, issues)
-        clean = check_annotation(obj, path=path, issues=issues) if obj is not None else None
+        ok, obj = decode_json(raw or b"", path, issues)
+        clean = check_annotation(obj, path=path, issues=issues) if ok else None
     chunk.issues.extend(issues)
     if clean is not None:
         chunk.add_clean(stem, clean)
