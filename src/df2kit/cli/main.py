@@ -20,6 +20,7 @@ COMMANDS = (
     "stats",
     "evaluate",
     "show",
+    "report",
 )
 
 _DESCRIPTION = """\

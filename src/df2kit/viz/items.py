@@ -111,13 +111,20 @@ def _bad(msg: str, path: str | None, idx: int, field: str | None = None) -> Resu
 def _finite_numbers(v: Any, n: int | None) -> bool:
     if not isinstance(v, (list, tuple)) or (n is not None and len(v) != n):
         return False
+    if len(v) > 8:  # long lists (882 keypoint numbers): one numpy pass
+        try:
+            arr = np.array(v)
+        except (TypeError, ValueError):
+            return False
+        return arr.ndim == 1 and arr.dtype.kind in "iuf" and bool(np.isfinite(arr).all())
     return all(type(x) in (int, float) and math.isfinite(x) for x in v)
 
 
-def check_entry(entry: Any, idx: int = 0, path: str | None = None) -> Mapping[str, Any]:
+def check_entry(entry: Any, idx: int = 0, path: str | None = None, *, deep: bool = True) -> Mapping[str, Any]:
     """Check one detection / landmark / segmentation result entry well enough to draw it.
 
     Raises :class:`~df2kit.errors.ResultsError` naming the file, the entry index and the field.
+    ``deep=False`` skips the long fields (keypoints, segmentation).
     """
     if not isinstance(entry, Mapping):
         raise _bad(f"expected an object, got {type(entry).__name__}", path, idx)
@@ -131,6 +138,8 @@ def check_entry(entry: Any, idx: int = 0, path: str | None = None) -> Mapping[st
         raise _bad(f"expected a finite number, got {score!r}", path, idx, "score")
     if "bbox" in entry and not _finite_numbers(entry["bbox"], 4):
         raise _bad(f"expected [x, y, w, h] (4 finite numbers), got {entry['bbox']!r}", path, idx, "bbox")
+    if not deep:
+        return entry
     if "keypoints" in entry:
         k = Category(cat).num_landmarks
         kp = entry["keypoints"]
@@ -270,10 +279,11 @@ def compare(
 
 
 def entries_by_image(entries: Sequence[Mapping[str, Any]], path: str | os.PathLike[str] | None = None) -> dict[int, list[Mapping[str, Any]]]:
-    """Group checked result entries by ``image_id``."""
+    """Group result entries by ``image_id`` (boxes, categories and scores checked; the long fields are
+    checked when an image's entries are drawn)."""
     out: dict[int, list[Mapping[str, Any]]] = {}
     p = os.fspath(path) if path is not None else None
     for i, e in enumerate(entries):
-        check_entry(e, i, p)
+        check_entry(e, i, p, deep=False)
         out.setdefault(int(e["image_id"]), []).append(e)
     return out
