@@ -22,6 +22,7 @@ COMMANDS = (
     "synth",
     "show",
     "report",
+    "demo",
 )
 
 _DESCRIPTION = """\

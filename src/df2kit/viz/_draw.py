@@ -206,9 +206,10 @@ def render(
                 _draw_landmarks(draw, s, lw, r)
     if labels:
         fnt = font(font_size(w, h))
+        placed: list[tuple[float, float, float, float]] = []
         for s in shapes:
             if s.label and s.bbox_xyxy is not None:
-                _draw_label(draw, s, fnt, w, h)
+                _draw_label(draw, s, fnt, w, h, placed)
     return out
 
 
@@ -232,7 +233,14 @@ def _draw_landmarks(draw: ImageDraw.ImageDraw, s: Shape, lw: int, r: int) -> Non
             draw.ellipse(bbox, fill=colour)
 
 
-def _draw_label(draw: ImageDraw.ImageDraw, s: Shape, fnt: Any, w: int, h: int) -> None:
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _draw_label(draw: ImageDraw.ImageDraw, s: Shape, fnt: Any, w: int, h: int,
+                placed: list[tuple[float, float, float, float]]) -> None:
+    """The label in a box of the item's colour: above the box's top-left corner when there is room, else just
+    inside it; moved down (then up) past labels already drawn so that none hides another."""
     if s.bbox_xyxy is None:
         return
     x1, y1, _, _ = s.bbox_xyxy
@@ -240,8 +248,21 @@ def _draw_label(draw: ImageDraw.ImageDraw, s: Shape, fnt: Any, w: int, h: int) -
     pad = max(2, th // 5)
     bw, bh = tw + 2 * pad, th + 2 * pad
     lx = float(np.clip(x1, 0, max(0, w - bw)))
-    ly = y1 - bh if y1 - bh >= 0 else y1  # above the box when there is room, else inside it
-    ly = float(np.clip(ly, 0, max(0, h - bh)))
+    y0 = y1 - bh if y1 - bh >= 0 else y1
+    rect = (lx, y0, lx + bw, y0 + bh)
+    for k in range(1, 12):
+        if not any(_overlaps(rect, r) for r in placed):
+            break
+        for ly in (y0 + k * bh, y0 - k * bh):
+            cand = (lx, ly, lx + bw, ly + bh)
+            if 0 <= ly <= h - bh and not any(_overlaps(cand, r) for r in placed):
+                rect = cand
+                break
+        else:
+            continue
+        break
+    lx, ly = rect[0], float(np.clip(rect[1], 0, max(0, h - bh)))
+    placed.append((lx, ly, lx + bw, ly + bh))
     colour = s.category.colour
     draw.rectangle((lx, ly, lx + bw, ly + bh), fill=colour)
     l, t, _, _ = draw.textbbox((0, 0), s.label, font=fnt)
