@@ -231,3 +231,13 @@ def test_grid_places_tiles_in_cells() -> None:
     assert _px(g, 120 + 50, 120 + 50) == (255, 255, 255)  # empty last cell
     with pytest.raises(ValueError, match="titles"):
         image_grid([red, blue], titles=["one"])
+
+
+def test_labels_of_items_sharing_a_corner_do_not_hide_each_other() -> None:
+    a = _item(key="item1", box=(100, 50, 300, 250))
+    b = ClothingItem(key="item2", category=Category.SHORT_SLEEVE_TOP, style=0, bbox_xyxy=(100, 50, 250, 200),
+                     landmarks=np.zeros((25, 3)), segmentation=[[110, 60, 200, 60, 150, 150]], scale=2, occlusion=1,
+                     zoom_in=1, viewpoint=2)
+    out = np.asarray(draw_annotation(_plain(), _ann(a, b), masks=False, landmarks=False, boxes=False, caption=False))
+    for colour in (CAT.colour, Category.SHORT_SLEEVE_TOP.colour):
+        assert (out == colour).all(axis=2).sum() > 200, colour  # both label backgrounds are visible
