@@ -28,6 +28,7 @@ ITEM_FIELDS = (
     "segmentation",
     *ATTRIBUTES,
 )
+_INT_LIMIT = 2**63  # integer fields are stored as int64
 _NAME_BY_ID = {c.id: c.name for c in CATEGORIES}
 _K_BY_ID = {c.id: c.num_landmarks for c in CATEGORIES}
 
@@ -146,8 +147,8 @@ def check_annotation(obj: Any, *, path: str, issues: list[Issue]) -> CleanImage 
         err("missing-field", "expected an integer, the field is missing", field="pair_id")
     elif not _is_int(pair_id):
         err("wrong-type", f"expected an integer, got {_desc(pair_id)}", field="pair_id")
-    elif pair_id < 0:
-        err("out-of-range", f"expected an integer >= 0, got {pair_id}", field="pair_id")
+    elif not 0 <= pair_id < _INT_LIMIT:
+        err("out-of-range", f"expected an integer in 0..2^63-1, got {pair_id}", field="pair_id")
     file_ok = sum(1 for i in issues if i.severity == "error") == n_before
     items: list[CleanItem] = []
     n_keys = 0
@@ -205,8 +206,8 @@ def _check_item(key: str, it: dict[str, Any], err: Any, warn: Any) -> CleanItem 
     if not _is_int(style):
         err("wrong-type", f"expected an integer >= 0, got {_desc(style)}", key, "style")
         ok = False
-    elif style < 0:
-        err("out-of-range", f"expected an integer >= 0, got {style}", key, "style")
+    elif not 0 <= style < _INT_LIMIT:
+        err("out-of-range", f"expected an integer in 0..2^63-1, got {style}", key, "style")
         ok = False
     attrs = []
     for a in ATTRIBUTES:

@@ -540,7 +540,7 @@ def _parse_files(anno_dir: str, names: list[str]) -> tuple[_Arrays, np.ndarray, 
             type(obj) is dict
             and len(obj) > 2
             and type(obj.get("pair_id")) is int
-            and obj["pair_id"] >= 0
+            and 0 <= obj["pair_id"] < 2**63
             and obj.get("source") in ("shop", "user")
             and raw.count(b'"') == 6 + 24 * (len(obj) - 2)
             and b"true" not in raw
@@ -565,7 +565,7 @@ def _parse_files(anno_dir: str, names: list[str]) -> tuple[_Arrays, np.ndarray, 
                     or not 0 < cid < 14
                     or cname != name_of[cid]
                     or type(style) is not int
-                    or style < 0
+                    or not 0 <= style < 2**63
                     or type(bb) is not list
                     or len(bb) != 4
                     or type(lm) is not list
