@@ -206,34 +206,22 @@ def _predict(ckpt: Path, split: Path, out: Path, device: str, progress: bool) ->
 
 
 def _evaluate(split: Path, results: Path, retrieval: Path | None, eval_dir: Path) -> dict[str, dict[str, Any]]:
+    from .report._results import headline
+
     evaluate = _need("df2kit.evaluation", "evaluate", "evaluate", "issue 5, the detection/landmark/segmentation scorer")
     eval_dir.mkdir(parents=True, exist_ok=True)
-    headline: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for task in ("detection", "landmarks", "segmentation"):
         r = evaluate(task, split, results, subsets=True)
-        d = r.to_dict()
-        atomic_write_bytes(eval_dir / f"{task}.json", orjson.dumps(d, option=orjson.OPT_SERIALIZE_NUMPY))
-        headline[task] = _headline(d, ("AP", "AP50", "AP75"))
+        atomic_write_bytes(eval_dir / f"{task}.json", orjson.dumps(r.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
+        out[task] = headline(eval_dir / f"{task}.json", task)
     if retrieval is None:
         raise DemoStageError("prediction wrote no retrieval results: the retrieval task cannot be scored")
     evaluate_retrieval = _need("df2kit.evaluation.retrieval", "evaluate_retrieval", "evaluate",
                                "issue 6, the retrieval scorer")
     r = evaluate_retrieval(split, retrieval, subsets=True)
-    d = r.to_dict()
-    atomic_write_bytes(eval_dir / "retrieval.json", orjson.dumps(d, option=orjson.OPT_SERIALIZE_NUMPY))
-    headline["retrieval"] = _headline(d, ("top1", "top5", "top20"))
-    return headline
-
-
-def _headline(d: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    from .report._results import _find_metrics
-
-    out: dict[str, Any] = {}
-    for variant, vals in _find_metrics(d, names).items():
-        for k in names:
-            v = vals.get(k)
-            if v is not None:
-                out[f"{variant} {k}".strip()] = v
+    atomic_write_bytes(eval_dir / "retrieval.json", orjson.dumps(r.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
+    out["retrieval"] = headline(eval_dir / "retrieval.json", "retrieval")
     return out
 
 

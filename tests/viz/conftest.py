@@ -42,23 +42,58 @@ def noisy_results(split: Path, seed: int = 0) -> tuple[list[dict], list[dict]]:
     return res, ret
 
 
-def task_files(eval_dir: Path, *, category_name: str = "trousers", tasks=("detection", "landmarks", "segmentation", "retrieval")) -> None:
-    """Hand-written <task>.json files in the shape the evaluators' to_dict() give."""
+def coco_task(task: str, *, category_name: str = "trousers", attribute: str = "scale") -> dict:
+    """A ``TaskResult.to_dict()`` in the layout df2kit's COCO-style scorer writes (hand-made numbers)."""
     rng = np.random.default_rng(1)
-    prec = np.sort(rng.uniform(0, 1, (10, 101, 13, 4, 3)), axis=1)[:, ::-1]
-    coco = {"AP": 0.41, "AP50": 0.62, "AP75": 0.44, "per_category": {"short sleeve top": 0.5, category_name: 0.3},
-            "subsets": {"scale": {"small": {"AP": 0.2, "AP50": 0.4, "AP75": 0.2}, "large": {"AP": 0.6, "AP50": 0.8, "AP75": 0.6}}},
-            "precision": prec.round(3).tolist()}
-    files = {
-        "detection": dict(coco, task="detection"),
-        "segmentation": dict(coco, task="segmentation"),
-        "landmarks": {"task": "landmarks", "vis": {"AP": 0.3, "AP50": 0.5, "AP75": 0.3},
-                      "vis_and_hide": {"AP": 0.25, "AP50": 0.45, "AP75": 0.2}},
-        "retrieval": {"task": "retrieval", "mode": "detected boxes, official assignment", "num_queries": 30,
-                      "top1": 0.1, "top5": 0.3, "top10": 0.4, "top15": 0.5, "top20": 0.6, "counts": {"results": 30}},
-    }
+    recall = np.linspace(0, 1, 101)
+
+    def curve(top: float) -> list[float]:
+        c = np.clip(top - recall * top + rng.normal(0, 0.01, 101), 0, 1)
+        c[90:] = -1.0  # recall never reached: "no data"
+        return c.round(4).tolist()
+
+    def scores(variant: str, ap: float) -> dict:
+        names = ("AP", "AP50", "AP75", "AP_medium", "AP_large", "AR", "AR50", "AR75", "AR_medium", "AR_large") \
+            if task == "landmarks" else ("AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",
+                                         "AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large")
+        stats = dict(zip(names, [ap, ap + 0.2, ap + 0.05] + [0.3] * (len(names) - 3)))
+        return {
+            "variant": variant, "iou_type": {"landmarks": "keypoints", "segmentation": "segm"}.get(task, "bbox"),
+            "stats": stats,
+            "per_category": [
+                {"id": 1, "name": "short sleeve top", "num_gt": 5, "num_dt": 6, "ap": 0.5, "ap50": 0.7, "ap75": 0.5},
+                {"id": 8, "name": category_name, "num_gt": 4, "num_dt": 3, "ap": 0.3, "ap50": 0.4, "ap75": 0.3},
+                {"id": 3, "name": "short sleeve outwear", "num_gt": 0, "num_dt": 0, "ap": None, "ap50": None, "ap75": None},
+            ],
+            "subsets": [
+                {"attribute": attribute, "level": 1, "name": "small", "num_gt": 3, "ap": 0.2, "ap50": 0.4, "ap75": 0.2},
+                {"attribute": attribute, "level": 3, "name": "large", "num_gt": 6, "ap": 0.6, "ap50": 0.8, "ap75": 0.6},
+            ],
+            "iou_thresholds": [0.5 + 0.05 * k for k in range(10)],
+            "recall_thresholds": recall.round(2).tolist(),
+            "pr_curves": {"mean": curve(0.8), "iou50": curve(0.95), "iou75": curve(0.85), "per_category_iou50": {}},
+        }
+
+    variants = [("vis", 0.3), ("vis_hide", 0.25)] if task == "landmarks" else [("", 0.41)]
+    sc = [scores(v, ap) for v, ap in variants]
+    return {"task": task, "gt": "validation", "results": "results.json", "num_images": 24, "num_gt": 40, "num_dt": 44,
+            "ap": sc[0]["stats"]["AP"], "ap50": sc[0]["stats"]["AP50"], "ap75": sc[0]["stats"]["AP75"], "scores": sc}
+
+
+def retrieval_task(*, mode: str = "detected boxes, official assignment", level: str = "small") -> dict:
+    """A ``RetrievalResult.to_dict()`` in the layout df2kit's retrieval scorer writes (hand-made numbers)."""
+    top = {"top1": 0.1, "top5": 0.3, "top10": 0.4, "top15": 0.5, "top20": 0.6}
+    return {"task": "retrieval", "mode": mode, "gt_boxes": False, "min_iou": None, "subset": None,
+            "num_queries": 30, **top, **{f"hits{k}": int(30 * top[f"top{k}"]) for k in (1, 5, 10, 15, 20)},
+            "counts": {"results": 30, "represented": 28, "missed": 2},
+            "subsets": {"scale": {level: {"num_queries": 10, **top}}}}
+
+
+def task_files(eval_dir: Path, *, category_name: str = "trousers", tasks=("detection", "landmarks", "segmentation", "retrieval")) -> None:
+    """Hand-made <task>.json files in the layouts `df2kit evaluate --out` writes."""
     for t in tasks:
-        (eval_dir / f"{t}.json").write_text(json.dumps(files[t]))
+        d = retrieval_task() if t == "retrieval" else coco_task(t, category_name=category_name)
+        (eval_dir / f"{t}.json").write_text(json.dumps(d))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from df2kit.cli.main import main
 from df2kit.errors import FormatError
 from df2kit.report import Manifest, build_report, read_manifest, write_manifest
 
-from .conftest import make_eval_dir, task_files
+from .conftest import coco_task, make_eval_dir, retrieval_task, task_files
 
 EVIL = "<script>alert(1)</script>"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -106,12 +106,17 @@ def test_report_is_valid_self_contained_html(full_report) -> None:
         assert needed in body, needed
     for section in ("summary", "detection", "landmarks", "segmentation", "retrieval", "dataset", "samples", "strips"):
         assert section in c.ids
-    # plots: PR curves (detection, segmentation), per-category bars, per-subset bars, top-k, Figure 3
+    # plots: for each COCO task one PR chart, one per-category chart, one per-subset chart; retrieval top-k
+    # and per subset; the dataset's Figure 3
     alts = [i["alt"] for i in c.imgs]
-    assert sum(a.startswith("precision-recall") for a in alts) == 2
-    assert sum(a.startswith("AP per category") for a in alts) == 2
-    assert sum(a.startswith("AP per subset") for a in alts) == 2
+    for task in ("detection", "landmarks", "segmentation"):
+        for kind in ("precision-recall curves", "AP per category", "AP per subset"):
+            assert alts.count(f"{kind}, {task}") == 1, (kind, task)
+    assert alts.count("top-k accuracy against k") == 1 and alts.count("top1 per subset, retrieval") == 1
     assert any("Figure 3" in a for a in alts)
+    # landmarks: both ground-truth variants beside the official numbers, per subset too
+    assert "ours (vis && hide)" in body and "official Match R-CNN (vis && hide)" in body
+    assert "0.497" in body and "0.555" in body  # official vis && hide AP of small and large items (Table 5)
     # pictures: 3 best + 3 worst, 2 retrieval strips
     assert sum(a.endswith("ground truth and predictions") for a in alts) == 6
     assert sum(a.startswith("retrieval results for query image") for a in alts) == 2
@@ -132,9 +137,8 @@ def test_every_text_from_input_files_is_escaped(report_data, tmp_path: Path) -> 
     task_files(ev, category_name=EVIL)
     res = tmp_path / f"res{EVIL.replace('/', '_')}.json"
     res.write_bytes(report_data["results"].read_bytes())
-    (ev / "retrieval.json").write_text(json.dumps({"task": "retrieval", "mode": EVIL, "top1": 0.1, "top5": 0.2,
-                                                   "top10": 0.3, "top15": 0.4, "top20": 0.5,
-                                                   "subsets": {EVIL: {EVIL: {"top1": 0.1, "top5": 0.2}}}}))
+    (ev / "retrieval.json").write_text(json.dumps(retrieval_task(mode=EVIL, level=EVIL)))
+    (ev / "segmentation.json").write_text(json.dumps(coco_task("segmentation", attribute=EVIL)))
     write_manifest(ev, Manifest(title=EVIL, notes=(EVIL, '"quoted" & <b>bold</b>'), gt=report_data["split"],
                                 results=res, retrieval_results=report_data["retrieval_results"]))
     out = tmp_path / "r.html"
@@ -181,6 +185,14 @@ def test_empty_folder_and_bad_files_are_clear_errors(tmp_path: Path, capsys) -> 
     assert main(["-q", "report", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "expected detection numbers" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "detection.json").write_text(json.dumps(coco_task("segmentation")))
+    with pytest.raises(FormatError, match="expected the detection result") as ei:
+        build_report(tmp_path)
+    assert ei.value.field == "task"
+    (tmp_path / "detection.json").write_text(json.dumps(dict(coco_task("detection"), scores=[{"variant": ""}])))
+    with pytest.raises(FormatError) as ei:
+        build_report(tmp_path)
+    assert ei.value.field == "scores[0].stats"
     (tmp_path / "detection.json").unlink()
     (tmp_path / "manifest.json").write_text('{"gt": 3}')
     with pytest.raises(FormatError) as ei:
@@ -202,7 +214,7 @@ def test_manifest_paths_are_relative_to_the_eval_dir(tmp_path: Path) -> None:
 def test_cli_writes_the_report_and_says_where(report_data, tmp_path: Path, capsys) -> None:
     ev = tmp_path / "eval"
     ev.mkdir()
-    task_files(ev)
+    task_files(ev, tasks=("retrieval",))
     out = tmp_path / "out" / "r.html"
     code = main(["-q", "report", str(ev), "--gt", str(report_data["split"]), "--results", str(report_data["results"]),
                  "--samples", "1", "--strips", "0", "--out", str(out)])

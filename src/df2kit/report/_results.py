@@ -1,6 +1,15 @@
 """Read what ``df2kit evaluate --out DIR`` writes (``DIR/<task>.json``, each result's ``to_dict()``) into one
 shape the report renders: overall numbers per ground-truth variant, per category, per subset, and
-precision-recall curves when the evaluation kept them.
+precision-recall curves.
+
+Two layouts are read, those of the two scorers:
+
+* detection / landmarks / segmentation (:class:`df2kit.evaluation.TaskResult`): ``{"task", "num_images",
+  "num_gt", "num_dt", "scores": [{"variant": "" | "vis" | "vis_hide", "stats": {"AP": ..}, "per_category":
+  [{"name", "ap", ..}], "subsets": [{"attribute", "level", "ap", "ap50", "ap75", ..}], "pr_curves": {"mean",
+  "iou50", "iou75": [101 precisions, -1 = no data]}}]}``;
+* retrieval (:class:`df2kit.evaluation.retrieval.RetrievalResult`): ``{"task": "retrieval", "mode",
+  "num_queries", "top1" .. "top20", "counts": {..}, "subsets": {attribute: {level: {"top1", ..}}}}``.
 """
 
 from __future__ import annotations
@@ -14,24 +23,27 @@ import numpy as np
 import orjson
 
 from ..errors import FormatError
+from ..layout import ATTRIBUTE_LEVELS
 
 TASKS = ("detection", "landmarks", "segmentation", "retrieval")
 COCO_METRICS = ("AP", "AP50", "AP75")
 TOPK_METRICS = ("top1", "top5", "top10", "top15", "top20")
+#: Landmark ground-truth variants as the scorer names them -> as the README names them.
+VARIANT_TITLES = {"": "", "vis": "vis", "vis_hide": "vis && hide"}
 
 Value = float | None
 
 
 @dataclass
 class TaskScores:
-    """One task's numbers. ``variants`` maps a ground-truth variant ("" for one, "vis" / "vis && hide" for
-    landmarks) to its metrics; the other maps are keyed by variant too."""
+    """One task's numbers. ``variants`` maps a ground-truth variant ("" when there is one; "vis" and
+    "vis && hide" for landmarks) to its metrics; the other maps are keyed by variant too."""
 
     task: str
     path: Path
     variants: dict[str, dict[str, Value]] = field(default_factory=dict)
     per_category: dict[str, dict[str, Value]] = field(default_factory=dict)
-    #: variant -> attribute -> level -> metric -> value
+    #: variant -> attribute -> level name -> metric -> value
     subsets: dict[str, dict[str, dict[str, dict[str, Value]]]] = field(default_factory=dict)
     #: variant -> [(label, recall, precision)]
     pr: dict[str, list[tuple[str, np.ndarray, np.ndarray]]] = field(default_factory=dict)
@@ -49,166 +61,146 @@ def _num(v: Any) -> Value:
     return None if not math.isfinite(v) or v < 0 else v  # pycocotools writes -1 for "no data"
 
 
-def _pick(d: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Value] | None:
-    """Metrics ``names`` from ``d`` (keys matched without case, '@' and '_': AP50 = ap_50 = AP@50)."""
-    norm = {str(k).lower().replace("_", "").replace("@", "").replace("-", ""): v for k, v in d.items()}
-    out = {m: _num(norm.get(m.lower())) for m in names}
-    return out if any(v is not None for v in out.values()) else None
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def bad(self, msg: str, field: str | None = None) -> FormatError:
+        return FormatError(msg, path=str(self.path), field=field)
+
+    def obj(self, v: Any, field: str) -> Mapping[str, Any]:
+        if not isinstance(v, Mapping):
+            raise self.bad(f"expected an object, got {type(v).__name__}", field)
+        return v
+
+    def lst(self, v: Any, field: str) -> list[Any]:
+        if not isinstance(v, list):
+            raise self.bad(f"expected a list, got {type(v).__name__}", field)
+        return v
 
 
-def _variant_name(key: str) -> str:
-    k = key.lower().replace(" ", "").replace("_", "").replace("&", "").replace("-", "")
-    if k in ("vis", "visible"):
-        return "vis"
-    if k in ("vishide", "visandhide", "visocc", "visandocc", "visandoccluded", "all"):
-        return "vis && hide"
-    return key
-
-
-def _find_metrics(d: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, dict[str, Value]]:
-    """Overall metrics per variant: at the top level, under an ``overall``/``metrics`` key, or per variant."""
-    top = _pick(d, names)
-    if top is not None:
-        return {"": top}
-    for key in ("overall", "metrics", "summary", "all"):
-        sub = d.get(key)
-        if isinstance(sub, Mapping):
-            found = _pick(sub, names)
-            if found is not None:
-                return {"": found}
-    out: dict[str, dict[str, Value]] = {}
-    for key in ("variants", "results", "gt_variants"):
-        sub = d.get(key)
-        if isinstance(sub, Mapping):
-            d = {**d, **sub}
-    for k, v in d.items():
-        if isinstance(v, Mapping):
-            inner = _find_metrics(v, names) if k not in ("subsets", "per_category", "categories") else {}
-            if "" in inner:
-                out[_variant_name(str(k))] = inner[""]
-    return out
-
-
-def _variant_dicts(d: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Mapping[str, Any]]:
-    """The sub-dict that holds each variant's details (the top level when there is one variant)."""
-    if _pick(d, names) is not None or any(isinstance(d.get(k), Mapping) and _pick(d[k], names) for k in ("overall", "metrics")):
-        return {"": d}
-    out: dict[str, Mapping[str, Any]] = {}
-    pool = dict(d)
-    for key in ("variants", "results", "gt_variants"):
-        if isinstance(d.get(key), Mapping):
-            pool.update(d[key])
-    for k, v in pool.items():
-        if isinstance(v, Mapping) and _find_metrics(v, names).get(""):
-            out[_variant_name(str(k))] = v
-    return out
-
-
-def _per_category(d: Mapping[str, Any]) -> dict[str, Value]:
-    raw = d.get("per_category", d.get("categories"))
-    out: dict[str, Value] = {}
-    if isinstance(raw, Mapping):
-        for name, v in raw.items():
-            if isinstance(v, Mapping):
-                m = _pick(v, ("AP",))
-                out[str(name)] = m["AP"] if m else None
-            else:
-                out[str(name)] = _num(v)
-    elif isinstance(raw, list):
-        for row in raw:
-            if isinstance(row, Mapping):
-                name = row.get("name", row.get("category_name", row.get("category", row.get("category_id"))))
-                m = _pick(row, ("AP",))
-                out[str(name)] = m["AP"] if m else None
-    return out
-
-
-def _subsets(d: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, dict[str, dict[str, Value]]]:
-    raw = d.get("subsets")
-    out: dict[str, dict[str, dict[str, Value]]] = {}
-    if isinstance(raw, Mapping):
-        for attr, levels in raw.items():
-            if not isinstance(levels, Mapping):
-                continue
-            for lvl, v in levels.items():
-                if isinstance(v, Mapping):
-                    found = _find_metrics(v, names)
-                    if "" in found:
-                        out.setdefault(str(attr), {})[str(lvl)] = found[""]
-    elif isinstance(raw, list):
-        for row in raw:
-            if isinstance(row, Mapping) and "attribute" in row and "level" in row:
-                found = _pick(row, names)
-                if found:
-                    out.setdefault(str(row["attribute"]), {})[str(row["level"])] = found
-    return out
-
-
-def _pr_curves(d: Mapping[str, Any]) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Curves from ``pr_curves`` ({label: {recall, precision}}) or a COCO ``precision`` array (T, R, K, A, M)."""
-    raw = d.get("pr_curves", d.get("pr_curve"))
-    curves: list[tuple[str, np.ndarray, np.ndarray]] = []
-    if isinstance(raw, Mapping):
-        for label, c in raw.items():
-            if isinstance(c, Mapping) and "precision" in c:
-                prec = np.asarray(c["precision"], dtype=float).ravel()
-                rec = np.asarray(c.get("recall", np.linspace(0, 1, len(prec))), dtype=float).ravel()
-                if len(rec) == len(prec) and len(prec):
-                    curves.append((str(label), rec, prec))
-        return curves
-    prec_raw = d.get("precision")
-    if isinstance(prec_raw, list):
-        try:
-            p = np.asarray(prec_raw, dtype=float)
-        except (TypeError, ValueError):
-            return []
-        if p.ndim == 5 and p.shape[1] > 1:
-            rec = np.linspace(0, 1, p.shape[1])
-            iou = d.get("iou_thresholds") or list(np.linspace(0.5, 0.95, p.shape[0]))
-            # all area ranges (index 0), the largest maxDets (last index), averaged over categories with data
-            pa = p[:, :, :, 0, -1]
-            for t in range(p.shape[0]):
-                if t not in (0, 5) and t != p.shape[0] - 1 and p.shape[0] == 10:
-                    continue
-                cat = pa[t]
-                have = (cat >= 0).any(axis=0)
-                if not have.any():
-                    continue
-                mean = np.where(cat[:, have] >= 0, cat[:, have], 0).mean(axis=1)
-                curves.append((f"IoU {float(iou[t]):.2f}", rec, mean))
-    return curves
-
-
-def load_task(path: Path, task: str) -> TaskScores:
-    """Parse ``<task>.json``; a file with no recognisable numbers raises FormatError naming it."""
-    try:
-        data = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as e:
-        raise FormatError(f"invalid JSON: {e}", path=str(path)) from None
-    if not isinstance(data, Mapping):
-        raise FormatError(f"expected a JSON object (a result's to_dict()), got {type(data).__name__}", path=str(path))
-    names = TOPK_METRICS if task == "retrieval" else COCO_METRICS
-    scores = TaskScores(task=task, path=path)
-    scores.variants = _find_metrics(data, names)
-    if not scores.variants:
-        raise FormatError(f"expected {task} numbers ({', '.join(names)}), found none", path=str(path))
-    for variant, sub in _variant_dicts(data, names).items():
-        pc = _per_category(sub)
-        if pc:
-            scores.per_category[variant] = pc
-        ss = _subsets(sub, names)
-        if ss:
-            scores.subsets[variant] = ss
-        pr = _pr_curves(sub)
-        if pr:
-            scores.pr[variant] = pr
-    for key in ("mode", "num_queries", "num_images", "num_results", "num_gt", "num_detections"):
+def _facts(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for key in ("mode", "num_images", "num_gt", "num_dt", "num_queries"):
         v = data.get(key)
         if isinstance(v, (str, int, float)) and not isinstance(v, bool):
-            scores.facts.append((key.replace("_", " "), f"{v:,}" if isinstance(v, int) else str(v)))
+            out.append((key.replace("num_", "").replace("_", " ") if key != "mode" else "mode",
+                        f"{v:,}" if isinstance(v, int) else str(v)))
     counts = data.get("counts")
     if isinstance(counts, Mapping):
         for k, v in counts.items():
             if isinstance(v, int) and not isinstance(v, bool):
-                scores.facts.append((str(k).replace("_", " "), f"{v:,}"))
-    return scores
+                out.append((str(k).replace("_", " "), f"{v:,}"))
+    return out
+
+
+def _curve(v: Any) -> np.ndarray | None:
+    if not isinstance(v, list) or not v:
+        return None
+    try:
+        arr = np.asarray(v, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return None
+    return arr if np.isfinite(arr).all() else None
+
+
+def _level_name(attr: str, level: Any) -> str:
+    levels = ATTRIBUTE_LEVELS.get(attr)
+    if levels and isinstance(level, int) and not isinstance(level, bool) and 1 <= level <= len(levels):
+        return levels[level - 1]
+    return str(level)
+
+
+def _coco(data: Mapping[str, Any], r: _Reader, task: str) -> TaskScores:
+    s = TaskScores(task=task, path=r.path, facts=_facts(data))
+    scores = r.lst(data.get("scores"), "scores")
+    for i, sc in enumerate(scores):
+        sc = r.obj(sc, f"scores[{i}]")
+        variant = VARIANT_TITLES.get(str(sc.get("variant", "")), str(sc.get("variant", "")))
+        stats = r.obj(sc.get("stats"), f"scores[{i}].stats")
+        s.variants[variant] = {m: _num(stats.get(m)) for m in COCO_METRICS}
+        cats = sc.get("per_category")
+        if isinstance(cats, list):
+            pc = {}
+            for c in cats:
+                if isinstance(c, Mapping) and "name" in c:
+                    pc[str(c["name"])] = _num(c.get("ap"))
+            if pc:
+                s.per_category[variant] = pc
+        subs = sc.get("subsets")
+        if isinstance(subs, list) and subs:
+            table: dict[str, dict[str, dict[str, Value]]] = {}
+            for row in subs:
+                if isinstance(row, Mapping) and "attribute" in row:
+                    attr = str(row["attribute"])
+                    table.setdefault(attr, {})[_level_name(attr, row.get("level"))] = {
+                        "AP": _num(row.get("ap")), "AP50": _num(row.get("ap50")), "AP75": _num(row.get("ap75"))}
+            if table:
+                s.subsets[variant] = table
+        pr = sc.get("pr_curves")
+        if isinstance(pr, Mapping):
+            curves = []
+            for key, label in (("iou50", "IoU 0.50"), ("iou75", "IoU 0.75"), ("mean", "mean over IoU .50:.95")):
+                prec = _curve(pr.get(key))
+                if prec is not None:
+                    rec = _curve(sc.get("recall_thresholds"))
+                    if rec is None or len(rec) != len(prec):
+                        rec = np.linspace(0.0, 1.0, len(prec))
+                    curves.append((label if task != "landmarks" else label.replace("IoU", "OKS"), rec, prec))
+            if curves:
+                s.pr[variant] = curves
+    if not s.variants:
+        raise r.bad("expected at least one entry", "scores")
+    return s
+
+
+def _retrieval(data: Mapping[str, Any], r: _Reader) -> TaskScores:
+    s = TaskScores(task="retrieval", path=r.path, facts=_facts(data))
+    vals = {m: _num(data.get(m)) for m in TOPK_METRICS}
+    if all(v is None for v in vals.values()):
+        raise r.bad(f"expected retrieval numbers ({', '.join(TOPK_METRICS)}), found none")
+    s.variants[""] = vals
+    subs = data.get("subsets")
+    if isinstance(subs, Mapping):
+        table: dict[str, dict[str, dict[str, Value]]] = {}
+        for attr, levels in subs.items():
+            if isinstance(levels, Mapping):
+                for lvl, row in levels.items():
+                    if isinstance(row, Mapping):
+                        table.setdefault(str(attr), {})[str(lvl)] = {m: _num(row.get(m)) for m in TOPK_METRICS}
+        if table:
+            s.subsets[""] = table
+    return s
+
+
+def load_task(path: Path, task: str) -> TaskScores:
+    """Parse ``<task>.json``; a file in neither layout raises FormatError naming it and the field."""
+    r = _Reader(path)
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as e:
+        raise r.bad(f"invalid JSON: {e}") from None
+    if not isinstance(data, Mapping):
+        raise r.bad(f"expected a JSON object (a result's to_dict()), got {type(data).__name__}")
+    named = data.get("task")
+    if named is not None and named != task:
+        raise r.bad(f"expected the {task} result, got the {named!r} one", "task")
+    if task == "retrieval":
+        return _retrieval(data, r)
+    if "scores" not in data:
+        raise r.bad(f"expected {task} numbers (a 'scores' list, as `df2kit evaluate --out` writes), found none",
+                    "scores")
+    return _coco(data, r, task)
+
+
+def headline(path: Path, task: str) -> dict[str, float]:
+    """The headline numbers of a task file (demo summary): AP/AP50/AP75 per variant, or top-1/5/20."""
+    s = load_task(path, task)
+    names = ("top1", "top5", "top20") if task == "retrieval" else COCO_METRICS
+    out: dict[str, float] = {}
+    for variant, vals in s.variants.items():
+        for k in names:
+            v = vals.get(k)
+            if v is not None:
+                out[f"{variant} {k}".strip()] = v
+    return out

@@ -123,13 +123,15 @@ def _delta_td(ours: float | None, base: float | None) -> E:
     return E("td", {"class": "num " + ("up" if d >= 0 else "down")}, f"{d:+.3f}")
 
 
-def _img(png: bytes, alt: str, mime: str = "image/png", **attrs: Any) -> E:
+def _img(png: bytes, alt: str, mime: str = "image/png", *, lazy: bool = False) -> E:
+    """An embedded picture with its size (no layout shift); ``lazy`` ones are decoded only near the viewport,
+    which keeps a page of hundreds of thumbnails quick to open."""
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as im:
         w, h = im.size
-    return E("img", {"src": data_uri(png, mime), "alt": alt, "width": w, "height": h, "loading": "lazy",
-                     "decoding": "async", **attrs})
+    attrs = {"loading": "lazy", "decoding": "async"} if lazy else {}
+    return E("img", {"src": data_uri(png, mime), "alt": alt, "width": w, "height": h, **attrs})
 
 
 def _jpeg(img: Any, quality: int = 80) -> bytes:
@@ -174,7 +176,7 @@ class _Builder:
 
     def picture(self, img: Any, alt: str, quality: int = 80) -> E:
         self.pictures += 1
-        return _img(_jpeg(img, quality), alt, "image/jpeg")
+        return _img(_jpeg(img, quality), alt, "image/jpeg", lazy=True)
 
     # -- sections --------------------------------------------------------------------------------------
     def summary_table(self, scores: Mapping[str, TaskScores]) -> E:
@@ -185,9 +187,7 @@ class _Builder:
             for v in variants:
                 key = f"landmarks {v}" if task == "landmarks" else task
                 base = BASELINE_OVERALL[key]
-                ours = None
-                if s is not None:
-                    ours = s.variants.get(v) or (s.variants.get("") if len(s.variants) == 1 and task != "landmarks" else None)
+                ours = s.variants.get(v) if s is not None else None
                 name = key if task != "landmarks" else f"landmarks ({v})"
                 cells = [E("td", name)]
                 for m in COCO_METRICS:
@@ -213,70 +213,87 @@ class _Builder:
             body.append(E("p", {"class": "missing"}, f"Not evaluated: there is no {task}.json in {self.eval_dir}."))
             return E("section", body)
         body.append(E("p", {"class": "note"}, f"from {s.path}"))
-        variants = list(s.variants)
-        for v in variants:
-            key = (f"landmarks {v}" if v else "landmarks vis && hide") if task == "landmarks" else task
-            base = BASELINE_OVERALL.get(key, {})
-            ours = s.variants[v]
-            title = f"{task} ({v})" if v else task
-            head = E("tr", E("th", title), [E("th", {"class": "num"}, m) for m in COCO_METRICS])
-            rows = [E("tr", E("td", "ours"), [_num_td(ours.get(m)) for m in COCO_METRICS])]
+        many = len(s.variants) > 1
+        head = E("tr", E("th", task), [E("th", {"class": "num"}, m) for m in COCO_METRICS])
+        rows = []
+        for v, ours in s.variants.items():
+            base = BASELINE_OVERALL.get(f"landmarks {v}" if task == "landmarks" else task, {})
+            suffix = f" ({v})" if many else ""
+            rows.append(E("tr", E("td", f"ours{suffix}"), [_num_td(ours.get(m)) for m in COCO_METRICS]))
             if base:
-                rows.append(E("tr", E("td", "official Match R-CNN"), [_num_td(base.get(m)) for m in COCO_METRICS]))
-            body.append(E("table", E("thead", head), E("tbody", rows)))
+                rows.append(E("tr", E("td", f"official Match R-CNN{suffix}"), [_num_td(base.get(m)) for m in COCO_METRICS]))
+        body.append(E("table", E("thead", head), E("tbody", rows)))
         if s.facts:
             body.append(E("p", {"class": "note"}, "; ".join(f"{k}: {v}" for k, v in s.facts)))
-        plots: list[Any] = []
         from . import plots as P
 
-        for v, curves in s.pr.items():
-            label = f"{task} {v}".strip()
-            plots.append(self.plot(lambda c=curves, t=label: P.pr_curves(c, title=f"precision-recall: {t}"),
-                                   f"precision-recall curves, {label}"))
-        for v, pc in s.per_category.items():
-            names = list(pc)
-            label = f"{task} {v}".strip()
-            colours = [tuple(c / 255 for c in _colour_of(n)) for n in names]
-            plots.append(self.plot(lambda n=names, vals=[pc[k] for k in names], t=label, col=colours:
-                                   P.bar_chart(n, vals, title=f"AP per category: {t}", colours=col),
-                                   f"AP per category, {label}"))
-        if not s.pr:
+        plots: list[Any] = []
+        curves = [(f"{v}: {label}" if many else label, rec, prec) for v, cs in s.pr.items() for label, rec, prec in cs]
+        if curves:
+            plots.append(self.plot(lambda: P.pr_curves(curves, title=f"precision-recall: {task}"),
+                                   f"precision-recall curves, {task}"))
+        else:
             body.append(E("p", {"class": "note"}, f"No precision-recall data in {s.path.name}."))
-        body.append(E("div", {"class": "plots"}, [p for p in plots if p is not None]))
-        for v, subsets in s.subsets.items():
-            body.append(self.subset_block(task, v, subsets))
+        if s.per_category:
+            names = list(dict.fromkeys(n for pc in s.per_category.values() for n in pc))
+            if many:
+                series = {f"ours {v}": [pc.get(n) for n in names] for v, pc in s.per_category.items()}
+                plots.append(self.plot(lambda: P.grouped_bars(names, series, title=f"AP per category: {task}"),
+                                       f"AP per category, {task}"))
+            else:
+                (pc,) = s.per_category.values()
+                colours = [tuple(c / 255 for c in _colour_of(n)) for n in names]
+                plots.append(self.plot(lambda: P.bar_chart(names, [pc.get(n) for n in names],
+                                                           title=f"AP per category: {task}", colours=colours),
+                                       f"AP per category, {task}"))
+        if s.subsets:
+            body.append(self.subset_block(task, s.subsets, plots))
+        body.insert(len(body) - (1 if s.subsets else 0), E("div", {"class": "plots"}, [p for p in plots if p is not None]))
         return E("section", body)
 
-    def subset_block(self, task: str, variant: str, subsets: Mapping[str, Mapping[str, Mapping[str, float | None]]]) -> E:
+    def subset_block(self, task: str, subsets: Mapping[str, Mapping[str, Mapping[str, Mapping[str, float | None]]]],
+                     plots: list[Any]) -> E:
+        """Per-subset table (every variant, official numbers beside) and its bar chart (added to ``plots``)."""
         from . import plots as P
 
-        key = (f"landmarks {variant}" if variant else "landmarks vis && hide") if task == "landmarks" else task
-        base = baseline_subsets(key) if task != "retrieval" and key in BASELINE_OVERALL else {}
         metrics = TOPK_METRICS if task == "retrieval" else COCO_METRICS
-        groups, ours_vals, base_vals = [], [], []
-        head = E("tr", E("th", "attribute"), E("th", "level"),
+        many = len(subsets) > 1
+        bases = {v: (baseline_subsets(f"landmarks {v}" if task == "landmarks" else task)
+                     if task != "retrieval" and (f"landmarks {v}" if task == "landmarks" else task) in BASELINE_OVERALL
+                     else {}) for v in subsets}
+        any_base = any(bases.values())
+        head = E("tr", E("th", "attribute"), E("th", "level"), E("th", "ground truth") if many else None,
                  [E("th", {"class": "num"}, m) for m in metrics],
-                 [E("th", {"class": "num"}, f"official {m}") for m in metrics] if base else None)
+                 [E("th", {"class": "num"}, f"official {m}") for m in metrics] if any_base else None)
         rows = []
-        attrs = [a for a in ATTRIBUTE_LEVELS if a in subsets] + [a for a in subsets if a not in ATTRIBUTE_LEVELS]
-        for attr in attrs:
-            levels = subsets[attr]
-            order = [lvl for lvl in ATTRIBUTE_LEVELS.get(attr, ()) if lvl in levels] + [lvl for lvl in levels if lvl not in ATTRIBUTE_LEVELS.get(attr, ())]
-            for lvl in order:
-                vals = levels[lvl]
-                b = base.get(attr, {}).get(lvl, {}) if base else {}
-                rows.append(E("tr", E("td", attr), E("td", lvl), [_num_td(vals.get(m)) for m in metrics],
-                              [_num_td(b.get(m)) for m in metrics] if base else None))
-                groups.append(f"{attr}: {lvl}")
-                ours_vals.append(vals.get(metrics[0]))
-                base_vals.append(b.get(metrics[0]) if b else None)
-        title = f"{task} {variant}".strip()
-        series: dict[str, Sequence[float | None]] = {"ours": ours_vals}
-        if base:
-            series["official"] = base_vals
-        chart = self.plot(lambda: P.grouped_bars(groups, series, title=f"{metrics[0]} per subset: {title}",
-                                                 ylabel=metrics[0]), f"{metrics[0]} per subset, {title}")
-        return E("div", E("h3", f"Per subset ({title})"), E("table", E("thead", head), E("tbody", rows)), chart)
+        groups: list[str] = []
+        series: dict[str, list[float | None]] = {}
+        for v, table in subsets.items():
+            base = bases[v]
+            attrs = [a for a in ATTRIBUTE_LEVELS if a in table] + [a for a in table if a not in ATTRIBUTE_LEVELS]
+            ours_vals, base_vals, these = [], [], []
+            for attr in attrs:
+                levels = table[attr]
+                known = ATTRIBUTE_LEVELS.get(attr, ())
+                for lvl in [x for x in known if x in levels] + [x for x in levels if x not in known]:
+                    vals = levels[lvl]
+                    b = base.get(attr, {}).get(lvl, {}) if base else {}
+                    rows.append(E("tr", E("td", attr), E("td", lvl), E("td", v) if many else None,
+                                  [_num_td(vals.get(m)) for m in metrics],
+                                  [_num_td(b.get(m)) for m in metrics] if any_base else None))
+                    these.append(f"{attr}: {lvl}")
+                    ours_vals.append(vals.get(metrics[0]))
+                    base_vals.append(b.get(metrics[0]) if b else None)
+            if not groups:
+                groups = these
+            if these == groups:
+                tag = f" {v}" if many else ""
+                series[f"ours{tag}"] = ours_vals
+                if base:
+                    series[f"official{tag}"] = base_vals
+        plots.append(self.plot(lambda: P.grouped_bars(groups, series, title=f"{metrics[0]} per subset: {task}",
+                                                      ylabel=metrics[0]), f"{metrics[0]} per subset, {task}"))
+        return E("div", E("h3", f"Per subset ({task})"), E("table", E("thead", head), E("tbody", rows)))
 
     def retrieval_section(self, s: TaskScores | None) -> E:
         body: list[Any] = [E("h2", {"id": "retrieval"}, _TASK_TITLES["retrieval"])]
@@ -298,9 +315,10 @@ class _Builder:
                 {"ours": ([1, 5, 10, 15, 20], [ours.get(m) or 0.0 for m in TOPK_METRICS]),
                  "official class+keys": ([1, 5, 10, 15, 20], [BASELINE_RETRIEVAL["class+keys"][m] for m in TOPK_METRICS])},
                 title="top-k accuracy", xlabel="k", ylabel="accuracy"), "top-k accuracy against k")
-            body.append(E("div", {"class": "plots"}, curve))
-            for v, subsets in s.subsets.items():
-                body.append(self.subset_block("retrieval", v, subsets))
+            plots: list[Any] = [curve]
+            if s.subsets:
+                body.append(self.subset_block("retrieval", s.subsets, plots))
+            body.insert(len(body) - (1 if s.subsets else 0), E("div", {"class": "plots"}, [p for p in plots if p is not None]))
         body.append(self.strips_block())
         return E("section", body)
 

@@ -87,7 +87,7 @@ def read_manifest(eval_dir: str | os.PathLike[str]) -> Manifest:
         if k in _PATH_KEYS:
             if not isinstance(v, str) or not v:
                 raise FormatError(f"expected a path (a non-empty string), got {v!r}", path=str(p), field=k)
-            vals[k] = Path(v) if os.path.isabs(v) else d / v
+            vals[k] = Path(os.path.normpath(v if os.path.isabs(v) else d / v))
         elif k == "title":
             if not isinstance(v, str):
                 raise FormatError(f"expected a string, got {v!r}", path=str(p), field=k)
