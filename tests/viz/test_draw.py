@@ -196,7 +196,7 @@ def test_bad_entries_name_the_field(entry, field) -> None:
 
 
 def test_predicted_rle_mask_is_filled() -> None:
-    masks = pytest.importorskip("df2kit.structures.masks", reason="RLE masks (contract 3) have not landed yet")
+    from df2kit.structures import masks
     m = np.zeros((H, W), bool)
     m[100:200, 150:250] = True
     rle = masks.encode_mask(m)
@@ -241,3 +241,22 @@ def test_labels_of_items_sharing_a_corner_do_not_hide_each_other() -> None:
     out = np.asarray(draw_annotation(_plain(), _ann(a, b), masks=False, landmarks=False, boxes=False, caption=False))
     for colour in (CAT.colour, Category.SHORT_SLEEVE_TOP.colour):
         assert (out == colour).all(axis=2).sum() > 200, colour  # both label backgrounds are visible
+
+
+def test_a_broken_rle_is_a_clear_error() -> None:
+    with pytest.raises(ResultsError, match="image 42") as ei:
+        draw_predictions(_plain(), [_pred(segmentation={"size": [H, W], "counts": "zz"})])
+    assert ei.value.field == "segmentation"
+
+
+def test_masks_follow_max_size_and_must_fit_the_image() -> None:
+    from df2kit.structures import masks
+
+    m = np.zeros((H, W), bool)
+    m[100:200, 200:300] = True
+    e = _pred(segmentation=masks.encode_mask(m))
+    out = draw_predictions(_plain(), [e], boxes=False, labels=False, caption=False, mask_alpha=1.0, max_size=200)
+    assert out.size == (200, 150) and _px(out, 125, 75) == CAT.colour and _px(out, 50, 75) == BG
+    small = _pred(segmentation=masks.encode_mask(np.ones((10, 10), bool)))
+    with pytest.raises(ResultsError, match="10x10"):
+        draw_predictions(_plain(), [small])

@@ -43,23 +43,34 @@ def test_dataset_sample_is_deterministic(split: Path, tmp_path: Path, capsys) ->
 
 
 def _detections(split: Path) -> list[dict]:
+    from df2kit.structures.masks import polygons_to_rle
+
     table = scan_split(split, None)
     out = []
     for j in range(table.num_items):
         out.append({"image_id": int(table.image_id[table.item_image[j]]), "category_id": int(table.category_id[j]),
                     "bbox": table.bbox_xywh[j].tolist(), "score": 0.9,
-                    "keypoints": table.landmarks_294([j])[0].ravel().tolist()})
+                    "keypoints": table.landmarks_294([j])[0].ravel().tolist(),
+                    "segmentation": polygons_to_rle([p.ravel().tolist() for p in table.item_polygons(j)], 240, 320)})
     return out
 
 
 def test_results_are_drawn_beside_the_ground_truth(split: Path, tmp_path: Path, capsys) -> None:
     res = tmp_path / "res.json"
     res.write_text(json.dumps(_detections(split)))
-    assert main(["-q", "show", str(res), "2", "--images", str(split), "--out", str(tmp_path / "o")]) == 0
+    assert main(["-q", "show", str(res), "2", "--images", str(split), "--out", str(tmp_path / "o"), "--format", "png"]) == 0
     (path,) = capsys.readouterr().out.split()
-    assert Path(path).name == "000002_pred.jpg"
+    assert Path(path).name == "000002_pred.png"
     with Image.open(path) as im:
         assert im.size[0] == 2 * 320 + 6
+        both = np.asarray(im.convert("RGB")).astype(int)
+    assert main(["-q", "show", str(res), "2", "--images", str(split), "--out", str(tmp_path / "n"), "--format", "png",
+                 "--no-masks"]) == 0
+    with Image.open(capsys.readouterr().out.split()[0]) as im:
+        bare = np.asarray(im.convert("RGB")).astype(int)
+    # the RLE masks of the predictions (right panel) and the polygons of the ground truth (left) are filled
+    diff = np.abs(both - bare).sum(axis=2) > 30
+    assert diff[:, :320].mean() > 0.02 and diff[:, 326:].mean() > 0.02
 
 
 def test_results_need_images(split: Path, tmp_path: Path, capsys) -> None:

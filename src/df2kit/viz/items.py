@@ -18,7 +18,6 @@ of the 294 is read. Every function returns a new image and never modifies its in
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from typing import Any, Mapping, Sequence
@@ -32,8 +31,6 @@ from ..structures.records import ClothingItem, ImageAnnotation
 from ._draw import ImageLike, Shape, add_caption, fit_scale, render, resized, to_rgb
 
 __all__ = ["draw_annotation", "draw_predictions", "compare", "item_shapes", "prediction_shapes", "check_entry"]
-
-log = logging.getLogger(__name__)
 
 
 def _scaled_polys(polys: Sequence[np.ndarray], s: float) -> tuple[np.ndarray, ...]:
@@ -154,13 +151,13 @@ def check_entry(entry: Any, idx: int = 0, path: str | None = None, *, deep: bool
     return entry
 
 
-def _decode_rle(rle: Mapping[str, Any]) -> np.ndarray | None:
+def _decode_rle(rle: Mapping[str, Any], image_id: Any) -> np.ndarray:
+    from ..structures.masks import decode_rle
+
     try:
-        from ..structures.masks import decode_rle
-    except ImportError:
-        log.warning("cannot draw predicted masks: df2kit.structures.masks (RLE decoding) is not installed")
-        return None
-    return np.asarray(decode_rle(dict(rle)), dtype=bool)
+        return np.asarray(decode_rle(dict(rle)), dtype=bool)
+    except ValueError as e:
+        raise ResultsError(f"cannot decode the mask of a result of image {image_id}: {e}", field="segmentation") from None
 
 
 def _entry_landmarks(entry: Mapping[str, Any], cat: Category) -> np.ndarray | None:
@@ -174,9 +171,17 @@ def _entry_landmarks(entry: Mapping[str, Any], cat: Category) -> np.ndarray | No
 
 
 def prediction_shapes(
-    entries: Sequence[Mapping[str, Any]], size: tuple[int, int], scale: float = 1.0, *, masks: bool = True
+    entries: Sequence[Mapping[str, Any]],
+    size: tuple[int, int],
+    scale: float = 1.0,
+    *,
+    masks: bool = True,
+    image_size: tuple[int, int] | None = None,
 ) -> list[Shape]:
-    """Internal shapes for result entries of one image drawn at ``size`` (the scaled picture's size)."""
+    """Internal shapes for result entries of one image drawn at ``size`` (the scaled picture's size).
+
+    ``image_size`` (width, height) is the picture's own size: a mask of another size is a ResultsError.
+    """
     shapes = []
     w, h = size
     for e in entries:
@@ -187,11 +192,14 @@ def prediction_shapes(
             box = _scaled_box((x, y, x + bw, y + bh), scale)
         mask = None
         if masks and "segmentation" in e:
-            m = _decode_rle(e["segmentation"])
-            if m is not None:
-                if m.shape != (h, w):
-                    m = np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)) > 0
-                mask = m
+            m = _decode_rle(e["segmentation"], e.get("image_id"))
+            if image_size is not None and m.shape != (image_size[1], image_size[0]):
+                raise ResultsError(
+                    f"a mask of image {e.get('image_id')} is {m.shape[1]}x{m.shape[0]} (w x h), the image "
+                    f"{image_size[0]}x{image_size[1]}", field="segmentation")
+            if m.shape != (h, w):
+                m = np.asarray(Image.fromarray(m.astype(np.uint8) * 255).resize((w, h), Image.Resampling.NEAREST)) > 0
+            mask = m
         lm = _entry_landmarks(e, cat)
         if lm is not None:
             lm = _scaled_landmarks(lm, scale)
@@ -236,14 +244,15 @@ def draw_predictions(
     """Draw official result entries (``bbox`` [x, y, w, h], ``keypoints``, RLE ``segmentation``, ``score``).
 
     Only entries of ``image_id`` (default: the one image the entries are about) with ``score >=
-    score_threshold`` are drawn, boxes dashed and labelled with category and score. Masks need
-    ``df2kit.structures.masks`` to decode the RLE; they are skipped with a logged warning without it.
+    score_threshold`` are drawn, boxes dashed and labelled with category and score, masks decoded from their
+    RLE (at the picture's size: one of another size is scaled to fit).
     """
     keep, image_id = _select_entries(entries, image_id, score_threshold)
     img = to_rgb(image)
-    s = fit_scale(*img.size, max_size)
+    full = img.size
+    s = fit_scale(*full, max_size)
     img = resized(img, s)
-    shapes = prediction_shapes(keep, img.size, s, masks=masks)
+    shapes = prediction_shapes(keep, img.size, s, masks=masks, image_size=full)
     out = render(img, shapes, boxes=boxes, masks=masks, landmarks=landmarks, labels=labels, mask_alpha=mask_alpha)
     if caption:
         text = caption if isinstance(caption, str) else (
