@@ -34,6 +34,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -252,6 +253,9 @@ def run_demo(
     root = Path(out)
     _check_out(root)
     root.mkdir(parents=True, exist_ok=True)
+    for own in ("run", "predictions", "eval"):  # a previous demo's outputs (the stamp says the folder is ours)
+        if (root / own).is_dir():
+            shutil.rmtree(root / own)
     atomic_write_bytes(root / STAMP, orjson.dumps({"plan": plan.to_dict(), "status": "running"}))
     data, run, pred, eval_dir = root / "data", root / "run", root / "predictions", root / "eval"
     seconds: dict[str, float] = {}

@@ -536,7 +536,7 @@ def _loss_curves(path: Path) -> dict[str, tuple[list[float], list[float]]]:
             rec = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        if not isinstance(rec, dict):
+        if not isinstance(rec, dict) or rec.get("type", "step") != "step":  # epoch / eval lines: not per step
             continue
         step = rec.get("step", rec.get("iteration", n))
         if not isinstance(step, (int, float)) or isinstance(step, bool):
