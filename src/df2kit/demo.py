@@ -74,7 +74,7 @@ class DemoPlan:
 #: `df2kit demo`: under 10 minutes on 2 CPU cores.
 FULL = DemoPlan(train_images=400, validation_images=100, size=320, epochs=6)
 #: `df2kit demo --quick`: under 2 minutes on 2 CPU cores (the test runs it).
-QUICK = DemoPlan(train_images=48, validation_images=16, size=256, epochs=2)
+QUICK = DemoPlan(train_images=24, validation_images=8, size=192, epochs=1)
 
 
 @dataclass(frozen=True)
@@ -91,16 +91,13 @@ class DemoSummary:
                 "seconds": self.seconds, "scores": self.scores, "device": self.device}
 
     def format(self) -> str:
-        rows = []
-        for task, vals in self.scores.items():
-            rows.append([task] + [f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in vals.items()])
-        width = max((len(r) for r in rows), default=1)
-        rows = [r + [""] * (width - len(r)) for r in rows]
-        table = format_table(["task"] + [""] * (width - 1), rows) if rows else "(no scores)"
+        rows = [(task, "   ".join(f"{k} {v:.3f}" for k, v in vals.items())) for task, vals in self.scores.items()]
+        table = format_table(["task", "scores"], rows) if rows else "(no scores)"
         total = sum(self.seconds.values())
         times = ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.items())
+        epochs = f"{self.plan.epochs} epoch{'s' if self.plan.epochs != 1 else ''}"
         return (f"{table}\n\n{self.plan.train_images} training and {self.plan.validation_images} validation "
-                f"images, {self.plan.epochs} epochs on {self.device}; {total:.0f} s ({times})\n"
+                f"images, {epochs} on {self.device}; {total:.0f} s ({times})\n"
                 f"report: {self.report}")
 
 
