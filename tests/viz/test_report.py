@@ -291,3 +291,15 @@ def test_report_reads_what_the_scorers_write(report_data, tmp_path: Path) -> Non
     alts = [i["alt"] for i in c.imgs]
     for task in ("detection", "landmarks", "segmentation"):
         assert f"precision-recall curves, {task}" in alts and f"AP per subset, {task}" in alts
+
+
+def test_retrieval_scored_another_way_is_flagged(tmp_path: Path) -> None:
+    (tmp_path / "retrieval.json").write_text(json.dumps(retrieval_task(mode="ground-truth boxes")))
+    shown = " ".join(check_html(build_report(tmp_path).path.read_text(encoding="utf-8")).text)
+    assert "retrieval (ground-truth boxes)" in shown and "ours were scored otherwise" in shown
+    (tmp_path / "retrieval.json").write_text(json.dumps(dict(retrieval_task(), subset="many-matches")))
+    shown = " ".join(check_html(build_report(tmp_path).path.read_text(encoding="utf-8")).text)
+    assert "subset: many-matches" in shown and "ours were scored otherwise" in shown
+    (tmp_path / "retrieval.json").write_text(json.dumps(retrieval_task()))
+    shown = " ".join(check_html(build_report(tmp_path).path.read_text(encoding="utf-8")).text)
+    assert "scored otherwise" not in shown

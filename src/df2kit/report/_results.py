@@ -156,6 +156,8 @@ def _coco(data: Mapping[str, Any], r: _Reader, task: str) -> TaskScores:
 
 def _retrieval(data: Mapping[str, Any], r: _Reader) -> TaskScores:
     s = TaskScores(task="retrieval", path=r.path, facts=_facts(data))
+    if isinstance(data.get("subset"), str):
+        s.facts.insert(1, ("subset", data["subset"]))
     vals = {m: _num(data.get(m)) for m in TOPK_METRICS}
     if all(v is None for v in vals.values()):
         raise r.bad(f"expected retrieval numbers ({', '.join(TOPK_METRICS)}), found none")
