@@ -155,7 +155,6 @@ class _Builder:
         self.plots = 0
         self.notes: list[str] = []
         self._table: Any = None
-        self._results: list[Any] | None = None
 
     # -- data ------------------------------------------------------------------------------------------
     def gt_table(self) -> Any:
@@ -357,28 +356,43 @@ class _Builder:
         return E("section", body)
 
     # -- pictures ----------------------------------------------------------------------------------------
-    def results(self) -> list[Any] | None:
-        if self._results is None and self.m.results is not None:
+    def result_blocks(self) -> Any:
+        """The results file in blocks of entries: streamed by the scorers' block reader when it is installed
+        (a landmark results file is mostly floats and can be larger than memory as Python objects)."""
+        try:
+            from ..evaluation._results import iter_result_chunks
+        except ImportError:
             from ..viz._files import load_results
 
-            self._results = load_results(self.m.results)
-        return self._results
+            yield load_results(self.m.results)
+            return
+        for _, block in iter_result_chunks(self.m.results):
+            yield block
 
     def samples_section(self) -> E:
         body: list[Any] = [E("h2", {"id": "samples"}, "Best and worst predictions")]
-        table, entries = self.gt_table(), None
+        table = self.gt_table()
         if self.m.results is None:
             body.append(E("p", {"class": "note"}, "No results file given (manifest \"results\" or --results): no pictures of predictions."))
             return E("section", body)
         if table is None or self.m.images_dir is None:
             body.append(E("p", {"class": "note"}, "No ground-truth split given: predictions cannot be ranked against it."))
             return E("section", body)
-        entries = self.results() or []
-        from ..viz import compare, entries_by_image, load_image
+        from ..viz import check_entry, compare, load_image
         from ..viz._files import SplitFiles
 
-        by_image = entries_by_image(entries, self.m.results)
-        quality = _image_quality(table, by_image, self.thr)
+        # pass 1: boxes, categories and scores only, to rank the images
+        light: dict[int, list[Mapping[str, Any]]] = {}
+        where, k = str(self.m.results), 0
+        for block in self.result_blocks():
+            for e in block:
+                check_entry(e, k, where, deep=False)
+                k += 1
+                if "bbox" in e:
+                    light.setdefault(int(e["image_id"]), []).append(
+                        {"category_id": e["category_id"], "bbox": e["bbox"], "score": e.get("score", 1.0)})
+        quality = _image_quality(table, light, self.thr)
+        del light
         order = sorted(quality, key=lambda i: (quality[i], i))
         n = min(self.samples, len(order) // 2 if len(order) > 1 else len(order))
         files = SplitFiles(self.m.images_dir)
@@ -388,6 +402,14 @@ class _Builder:
                       "quality = sum of matched IoUs / (ground-truth items + unmatched predictions). Left: ground truth; "
                       "right: predictions."))
         groups = [("best", list(reversed(order))[:n]), ("worst", order[:n])] if n else []
+        # pass 2: the whole entries of the images shown
+        shown = {i for _, ids in groups for i in ids}
+        by_image: dict[int, list[Mapping[str, Any]]] = {}
+        if shown:
+            for block in self.result_blocks():
+                for e in block:
+                    if int(e["image_id"]) in shown:
+                        by_image.setdefault(int(e["image_id"]), []).append(e)
         with progress_bar(total=2 * n, desc="report pictures", enabled=self.progress) as bar:
             for name, ids in groups:
                 figs = []
