@@ -132,3 +132,12 @@ def test_help_teaches_with_examples(capsys) -> None:
         main(["show", "--help"])
     out = capsys.readouterr().out
     assert "df2kit show ~/data/DeepFashion2 12 57" in out and "--images" in out
+
+
+def test_results_sample_picks_images_that_have_results(split: Path, tmp_path: Path, capsys) -> None:
+    dets = [d for d in _detections(split) if d["image_id"] in (3, 4, 7)]
+    res = tmp_path / "res.json"
+    res.write_text(json.dumps(dets))
+    assert main(["-q", "show", str(res), "--sample", "2", "--images", str(split), "--out", str(tmp_path / "o")]) == 0
+    names = [Path(p).name for p in capsys.readouterr().out.split()]
+    assert len(names) == 2 and set(names) <= {"000003_pred.jpg", "000004_pred.jpg", "000007_pred.jpg"}

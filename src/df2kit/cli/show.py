@@ -177,19 +177,37 @@ def _has_anno(sf: Any, image_id: int) -> bool:
 
 
 def _show_results(path: Path, images_dir: Path, ids: list[int], args: argparse.Namespace) -> list[tuple[str, Any]]:
-    from ..viz._files import SplitFiles, is_retrieval_results, load_results
+    from ..viz import check_entry, compare, load_image
+    from ..viz._files import SplitFiles, iter_result_blocks, load_results
 
-    entries = load_results(path)
-    if not entries:
-        raise ResultsError("the results file holds no entries", path=str(path))
     sf = SplitFiles(images_dir)
-    if is_retrieval_results(entries):
-        return _show_retrieval(path, entries, sf, ids, args)
-    from ..viz import compare, entries_by_image, load_image
-
-    by_image = entries_by_image(entries, path)
-    if not ids:
-        ids = _pick(list(by_image), args.sample, args.seed)
+    blocks = iter_result_blocks(path)
+    first = next(blocks, [])
+    if not first:
+        raise ResultsError("the results file holds no entries", path=str(path))
+    if isinstance(first[0], dict) and "query_image_id" in first[0]:
+        blocks.close()
+        return _show_retrieval(path, load_results(path), sf, ids, args)
+    blocks.close()
+    if not ids:  # a first pass for the image ids to pick from
+        seen: set[int] = set()
+        k = 0
+        for block in iter_result_blocks(path):
+            for e in block:
+                check_entry(e, k, str(path), deep=False)
+                k += 1
+                seen.add(int(e["image_id"]))
+        ids = _pick(list(seen), args.sample, args.seed)
+    # keep only the entries of the images drawn (a results file can be larger than memory as objects)
+    wanted = set(ids)
+    by_image: dict[int, list[Any]] = {}
+    k = 0
+    for block in iter_result_blocks(path):
+        for e in block:
+            check_entry(e, k, str(path), deep=False)
+            k += 1
+            if int(e["image_id"]) in wanted:
+                by_image.setdefault(int(e["image_id"]), []).append(e)
     out = []
     for image_id in ids:
         ann = sf.annotation(image_id) if sf.has_annotations else None

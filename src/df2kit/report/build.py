@@ -356,19 +356,6 @@ class _Builder:
         return E("section", body)
 
     # -- pictures ----------------------------------------------------------------------------------------
-    def result_blocks(self) -> Any:
-        """The results file in blocks of entries: streamed by the scorers' block reader when it is installed
-        (a landmark results file is mostly floats and can be larger than memory as Python objects)."""
-        try:
-            from ..evaluation._results import iter_result_chunks
-        except ImportError:
-            from ..viz._files import load_results
-
-            yield load_results(self.m.results)
-            return
-        for _, block in iter_result_chunks(self.m.results):
-            yield block
-
     def samples_section(self) -> E:
         body: list[Any] = [E("h2", {"id": "samples"}, "Best and worst predictions")]
         table = self.gt_table()
@@ -379,12 +366,12 @@ class _Builder:
             body.append(E("p", {"class": "note"}, "No ground-truth split given: predictions cannot be ranked against it."))
             return E("section", body)
         from ..viz import check_entry, compare, load_image
-        from ..viz._files import SplitFiles
+        from ..viz._files import SplitFiles, iter_result_blocks
 
         # pass 1: boxes, categories and scores only, to rank the images
         light: dict[int, list[Mapping[str, Any]]] = {}
         where, k = str(self.m.results), 0
-        for block in self.result_blocks():
+        for block in iter_result_blocks(self.m.results):
             for e in block:
                 check_entry(e, k, where, deep=False)
                 k += 1
@@ -406,7 +393,7 @@ class _Builder:
         shown = {i for _, ids in groups for i in ids}
         by_image: dict[int, list[Mapping[str, Any]]] = {}
         if shown:
-            for block in self.result_blocks():
+            for block in iter_result_blocks(self.m.results):
                 for e in block:
                     if int(e["image_id"]) in shown:
                         by_image.setdefault(int(e["image_id"]), []).append(e)

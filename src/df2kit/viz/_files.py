@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 
@@ -99,6 +99,21 @@ def load_results(path: str | os.PathLike[str]) -> list[Any]:
     if not isinstance(data, list):
         raise ResultsError(f"expected a JSON list of result entries, got {type(data).__name__}", path=p)
     return data
+
+
+def iter_result_blocks(path: str | os.PathLike[str]) -> Iterator[list[Any]]:
+    """A results file in blocks of entries: streamed by the scorers' block reader when it is installed (a
+    landmark results file is mostly floats and can outgrow memory as Python objects), else read whole."""
+    try:
+        from ..evaluation._results import iter_result_chunks
+    except ImportError:
+        yield load_results(path)
+        return
+    p = os.fspath(path)
+    if not Path(p).is_file():
+        raise ResultsError("results file not found", path=p)
+    for _, block in iter_result_chunks(p):
+        yield block
 
 
 def is_retrieval_results(entries: list[Any]) -> bool:
