@@ -111,3 +111,42 @@ def test_bad_retrieval_entries_name_the_field(change, field) -> None:
     with pytest.raises(ResultsError) as ei:
         check_retrieval_entry(e, 2, "r.json")
     assert ei.value.field == field and ei.value.item == "[2]"
+
+
+def test_hit_marks_agree_with_the_official_scorer(tmp_path) -> None:
+    """Differential: the strips' hit marks give the scorer's top-k on a random split (one entry per item)."""
+    from df2kit.evaluation.retrieval import evaluate_retrieval
+    from df2kit.formats.retrieval import retrieval_ground_truth
+    from df2kit.io import scan_split
+
+    from .._factory import make_split
+
+    split = make_split(tmp_path, 48, seed=11, images=False)
+    t = scan_split(split, None)
+    gt = retrieval_ground_truth(t)
+    rng = np.random.default_rng(3)
+    entries = []
+    for q in range(gt.num_queries):
+        order = list(rng.permutation(gt.num_gallery)[:20])
+        correct = np.flatnonzero((gt.gallery_pair_id == gt.query_pair_id[q]) & (gt.gallery_style == gt.query_style[q]))
+        if len(correct) and gt.query_style[q] > 0 and rng.random() < 0.7:
+            g = int(rng.choice(correct))
+            if g in order:
+                order.remove(g)
+            order.insert(int(rng.integers(0, 20)), g)
+        entries.append({"query_image_id": int(gt.query_image_id[q]), "query_bbox": gt.query_bbox_xyxy[q].tolist(),
+                        "query_cls": int(gt.query_category[q]), "query_score": 0.9,
+                        "gallery_image_id": [int(gt.gallery_image_id[g]) for g in order[:20]],
+                        "gallery_bbox": [gt.gallery_bbox_xyxy[g].tolist() for g in order[:20]]})
+    official = evaluate_retrieval(gt, entries)
+    scored = gt.query_style > 0
+    assert official.num_queries == int(scored.sum()) > 5
+    first_hit = np.full(gt.num_queries, 99)
+    for q, e in enumerate(entries):
+        qi, hits = retrieval_hits(e, gt, k=20)
+        assert qi == q  # exact boxes: each entry stands for its own item
+        if hits.any():
+            first_hit[q] = int(np.argmax(hits))
+    for k, acc in official.accuracy.items():
+        assert acc == pytest.approx(np.count_nonzero(scored & (first_hit < k)) / official.num_queries), k
+    assert 0 < official.accuracy[20] < 1
