@@ -18,9 +18,11 @@ from ..errors import DF2Error
 COMMANDS = (
     "validate",
     "stats",
+    "synth",
+    "convert",
+    "pairs",
     "evaluate",
     "retrieve",
-    "synth",
     "show",
     "report",
     "demo",
