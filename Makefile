@@ -14,14 +14,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The demo trains a model: it needs the model extra (torch, torchvision) on top of the test install.
-MODEL_STAMP := $(VENV)/.df2kit-model-installed
-
-$(MODEL_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[model,test]"
-	touch $(MODEL_STAMP)
-
-demo: $(MODEL_STAMP)
+demo: $(STAMP)
 	$(BIN)/df2kit demo
 
 test: $(STAMP)
