@@ -72,7 +72,7 @@ class DemoPlan:
 
 
 #: `df2kit demo`: under 10 minutes on 2 CPU cores.
-FULL = DemoPlan(train_images=400, validation_images=100, size=320, epochs=6)
+FULL = DemoPlan(train_images=100, validation_images=30, size=256, epochs=4)
 #: `df2kit demo --quick`: under 2 minutes on 2 CPU cores (the test runs it).
 QUICK = DemoPlan(train_images=24, validation_images=8, size=192, epochs=1)
 

@@ -141,3 +141,24 @@ def test_results_sample_picks_images_that_have_results(split: Path, tmp_path: Pa
     assert main(["-q", "show", str(res), "--sample", "2", "--images", str(split), "--out", str(tmp_path / "o")]) == 0
     names = [Path(p).name for p in capsys.readouterr().out.split()]
     assert len(names) == 2 and set(names) <= {"000003_pred.jpg", "000004_pred.jpg", "000007_pred.jpg"}
+
+
+def test_retrieval_strips_per_image_are_capped_best_first(split: Path, tmp_path: Path, capsys) -> None:
+    table = scan_split(split, None)
+    img_of = table.image_id[table.item_image]
+    j = int(np.flatnonzero(table.item_source == 1)[0])
+    shop = np.flatnonzero(table.item_source == 0)[:5]
+    entry = {"query_image_id": int(img_of[j]), "query_bbox": table.bbox_xyxy[j].tolist(), "query_cls": int(table.category_id[j]),
+             "gallery_image_id": [int(img_of[g]) for g in shop], "gallery_bbox": [table.bbox_xyxy[g].tolist() for g in shop]}
+    res = tmp_path / "ret.json"
+    res.write_text(json.dumps([dict(entry, query_score=s) for s in (0.2, 0.9, 0.5, 0.7)]))
+    heights = {}
+    for n in (1, 3):
+        assert main(["-q", "show", str(res), "--images", str(split), "--out", str(tmp_path / f"o{n}"), "--strips", str(n),
+                     "--score-threshold", "0.3"]) == 0
+        (path,) = capsys.readouterr().out.split()
+        with Image.open(path) as im:
+            heights[n] = im.size[1]
+    assert 2.5 * heights[1] < heights[3] < 3.5 * heights[1]  # 3 strips (0.9, 0.7, 0.5); 0.2 is below the threshold
+    assert main(["-q", "show", str(res), "--images", str(split), "--score-threshold", "0.95", "--out", str(tmp_path / "x")]) == 1
+    assert "no retrieval entry with query_score >= 0.95" in capsys.readouterr().err

@@ -48,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for --sample (default 0)")
     p.add_argument("--score-threshold", type=float, default=0.3, metavar="T", help="draw predictions with score >= T (default 0.3)")
     p.add_argument("-k", type=int, default=5, help="retrieval results shown per query (default 5)")
+    p.add_argument("--strips", type=int, default=5, metavar="N",
+                   help="retrieval: strips per query image, highest query_score first (default 5)")
     p.add_argument("--max-size", type=int, default=None, metavar="PX", help="shrink pictures so the longer side is at most PX")
     p.add_argument("--format", choices=("jpg", "png"), default="jpg", help="picture file format (default jpg)")
     for what in ("boxes", "masks", "landmarks", "labels"):
@@ -112,8 +114,8 @@ def run(args: argparse.Namespace) -> int:
     ids = _parse_ids(args.image_ids)
     if ids is None:
         return _usage(f"expected image ids made of digits (like 12 or 000012), got {' '.join(args.image_ids)}")
-    if args.sample < 1 or args.k < 1 or (args.columns is not None and args.columns < 1):
-        return _usage("--sample, -k and --columns must be at least 1")
+    if args.sample < 1 or args.k < 1 or args.strips < 1 or (args.columns is not None and args.columns < 1):
+        return _usage("--sample, -k, --strips and --columns must be at least 1")
     source = Path(args.source)
     if not source.exists():
         raise DatasetError("no such file or folder", path=str(source))
@@ -232,9 +234,12 @@ def _show_retrieval(path: Path, entries: list[Any], sf: Any, ids: list[int], arg
     by_query: dict[int, list[Mapping[str, Any]]] = {}
     for i, e in enumerate(entries):
         check_retrieval_entry(e, i, str(path))
-        by_query.setdefault(int(e["query_image_id"]), []).append(e)
+        if float(e.get("query_score", 1.0)) >= args.score_threshold:
+            by_query.setdefault(int(e["query_image_id"]), []).append(e)
     if not ids:
         ids = _pick(list(by_query), args.sample, args.seed)
+        if not ids:
+            raise ResultsError(f"no retrieval entry with query_score >= {args.score_threshold:g}", path=str(path))
     gt = None
     if sf.has_annotations:
         from ..formats.retrieval import retrieval_ground_truth
@@ -250,9 +255,10 @@ def _show_retrieval(path: Path, entries: list[Any], sf: Any, ids: list[int], arg
 
     out = []
     for qid in ids:
-        mine = [e for e in by_query.get(qid, []) if float(e.get("query_score", 1.0)) >= args.score_threshold]
+        mine = by_query.get(qid, [])
         if not mine:
             raise ResultsError(f"no retrieval entry for query image {qid} with query_score >= {args.score_threshold:g}",
                                path=str(path))
+        mine = sorted(mine, key=lambda e: -float(e.get("query_score", 1.0)))[: args.strips]
         out.append((f"{qid:06d}_retrieval", retrieval_figure(mine, image, gt, k=args.k)))
     return out

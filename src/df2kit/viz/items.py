@@ -255,10 +255,12 @@ def draw_predictions(
     shapes = prediction_shapes(keep, img.size, s, masks=masks, image_size=full)
     out = render(img, shapes, boxes=boxes, masks=masks, landmarks=landmarks, labels=labels, mask_alpha=mask_alpha)
     if caption:
-        text = caption if isinstance(caption, str) else (
-            f"{image_id if image_id is not None else ''}   predictions: {len(keep)} with score >= {score_threshold:g}"
-        )
-        out = add_caption(out, text.strip())
+        if isinstance(caption, str):
+            text = caption
+        else:
+            text = (f"{image_id:06d}   " if image_id is not None else "") + \
+                f"predictions: {len(keep)} with score >= {score_threshold:g}"
+        out = add_caption(out, text)
     return out
 
 
