@@ -36,9 +36,10 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -46,7 +47,7 @@ from ._atomic import atomic_write_bytes
 from ._table import format_table
 from .errors import DF2Error
 
-__all__ = ["DemoPlan", "DemoSummary", "DemoStageError", "run_demo", "QUICK", "FULL"]
+__all__ = ["FULL", "QUICK", "DemoPlan", "DemoStageError", "DemoSummary", "run_demo"]
 
 log = logging.getLogger(__name__)
 
@@ -264,8 +265,8 @@ def run_demo(
     write_manifest(eval_dir, Manifest(
         title="df2kit demo: Match R-CNN (small) on synthetic DeepFashion2",
         gt=data / "validation", results=results, retrieval_results=retrieval, train=data / "train", run_dir=run,
-        notes=(f"{plan.train_images} synthetic training images, {plan.validation_images} validation images at "
-               f"{plan.size} px; {plan.epochs} epochs on {dev}. The official numbers are for the real dataset.",),
+        notes=((f"{plan.train_images} synthetic training images, {plan.validation_images} validation images at "
+                f"{plan.size} px; {plan.epochs} epochs on {dev}. The official numbers are for the real dataset."),),
     ))
     report = root / "report.html"
     _stage("report", seconds, lambda: build_report(eval_dir, report, progress=progress))

@@ -125,8 +125,8 @@ def chromium() -> str:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         install = ["apt-get", "install", "-y", "-q", "chromium"]
         try:
-            if subprocess.run(install, capture_output=True, timeout=900, env=env).returncode != 0:
-                subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=300, env=env)
+            if subprocess.run(install, capture_output=True, timeout=900, env=env, check=False).returncode != 0:
+                subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=300, env=env, check=False)
                 subprocess.run(install, check=True, capture_output=True, timeout=900, env=env)
         except (subprocess.SubprocessError, OSError) as e:
             pytest.skip(f"could not install Debian's chromium package with apt-get: {e}")
@@ -142,7 +142,7 @@ def render_page(chromium: str, page: Path, out_png: Path, profile: Path, *, widt
            "--disable-default-apps", "--hide-scrollbars", f"--user-data-dir={profile}",
            f"--window-size={width},{height}", "--enable-logging=stderr", "--v=0", f"--screenshot={out_png}",
            page.resolve().as_uri()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     if proc.returncode != 0 or not out_png.exists():
         raise AssertionError(f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return [ln for ln in proc.stderr.splitlines() if ":CONSOLE" in ln]

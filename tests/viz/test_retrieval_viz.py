@@ -15,7 +15,7 @@ from df2kit.viz._draw import HIT, MISS, QUERY
 def _gt() -> RetrievalGroundTruth:
     # query image 1: item 0 (pair 5, style 1) at the left, item 1 (style 0) at the right
     # gallery: image 10 holds the partner of item 0; image 11 an item of pair 5 with another style
-    i64 = lambda v: np.array(v, dtype=np.int64)  # noqa: E731
+    i64 = lambda v: np.array(v, dtype=np.int64)
     return RetrievalGroundTruth(
         query_image_id=i64([1, 1]),
         query_bbox_xyxy=np.array([[0, 0, 100, 100], [150, 0, 250, 100]], float),

@@ -6,8 +6,9 @@ import argparse
 import math
 import random
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import DatasetError, ResultsError
 from ..io.scan import SPLITS, resolve_split

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import base64
 import html
+import math
 import re
-from typing import Any, Iterable, Mapping, Union
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
 
-__all__ = ["E", "Raw", "Node", "data_uri", "render_document"]
+__all__ = ["E", "Node", "Raw", "data_uri", "render_document"]
 
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -39,7 +41,7 @@ Node = Union["E", Raw, str, int, float, None]
 class E:
     """One element: ``E(tag, attrs?, *children)``; children may be nested lists; None is skipped."""
 
-    __slots__ = ("tag", "attrs", "children")
+    __slots__ = ("attrs", "children", "tag")
 
     def __init__(self, tag: str, *args: Any) -> None:
         if not _NAME.match(tag):
@@ -85,7 +87,7 @@ class E:
 
 def _text(v: Any) -> str:
     if isinstance(v, float):
-        return "-" if v != v else f"{v:.3f}"
+        return "-" if math.isnan(v) else f"{v:.3f}"
     return str(v)
 
 

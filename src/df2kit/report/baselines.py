@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..layout import ATTRIBUTE_LEVELS
 
-__all__ = ["BASELINE_OVERALL", "BASELINE_RETRIEVAL", "baseline_subsets", "SOURCE"]
+__all__ = ["BASELINE_OVERALL", "BASELINE_RETRIEVAL", "SOURCE", "baseline_subsets"]
 
 SOURCE = "DeepFashion2 README, Match R-CNN trained on the released training set, validation set"
 

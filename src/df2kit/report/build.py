@@ -16,9 +16,10 @@ import io
 import logging
 import os
 import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from ._results import COCO_METRICS, TASKS, TOPK_METRICS, TaskScores, load_task
 from .baselines import BASELINE_OVERALL, BASELINE_RETRIEVAL, SOURCE, baseline_subsets
 from .manifest import Manifest, read_manifest
 
-__all__ = ["build_report", "ReportSummary"]
+__all__ = ["ReportSummary", "build_report"]
 
 log = logging.getLogger(__name__)
 

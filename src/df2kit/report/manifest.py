@@ -36,7 +36,7 @@ import orjson
 from .._atomic import atomic_write_bytes
 from ..errors import FormatError
 
-__all__ = ["Manifest", "read_manifest", "write_manifest", "MANIFEST_FILE"]
+__all__ = ["MANIFEST_FILE", "Manifest", "read_manifest", "write_manifest"]
 
 log = logging.getLogger(__name__)
 

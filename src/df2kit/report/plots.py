@@ -11,11 +11,12 @@ True
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["pr_curves", "bar_chart", "grouped_bars", "dataset_figure", "line_chart"]
+__all__ = ["bar_chart", "dataset_figure", "grouped_bars", "line_chart", "pr_curves"]
 
 _OURS = "#1f77b4"
 _BASE = "#bbbbbb"
@@ -66,7 +67,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
     vals = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
     ax.barh(y, np.nan_to_num(vals), color=colours if colours is not None else _OURS)
     for yi, v in zip(y, vals):
-        ax.text(0 if v != v else v, yi, "  n/a" if v != v else f" {v:.3f}", va="center", fontsize=8)
+        missing = bool(np.isnan(v))
+        ax.text(0 if missing else v, yi, "  n/a" if missing else f" {v:.3f}", va="center", fontsize=8)
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()
     if xlim is not None:

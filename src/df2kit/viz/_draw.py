@@ -6,9 +6,10 @@ Everything here works on a private copy; callers' images and arrays are never wr
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Sequence, Union
+from typing import Any, Union
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont

@@ -12,13 +12,13 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from PIL import Image, ImageDraw
 
 from ._draw import BACKGROUND, ImageLike, font, text_size, to_rgb
 
-__all__ = ["image_grid", "side_by_side", "fit_into"]
+__all__ = ["fit_into", "image_grid", "side_by_side"]
 
 
 def fit_into(image: Image.Image, cell: tuple[int, int]) -> Image.Image:
@@ -89,7 +89,7 @@ def image_grid(
     if row_titles:
         fnt = font(tsize)
         for r, t in enumerate(row_titles):
-            tw, th = text_size(d, t, fnt)
+            _, th = text_size(d, t, fnt)
             y = gap + r * (ch + title_h + gap) + title_h + (ch - th) // 2
             l, tt, _, _ = d.textbbox((0, 0), t, font=fnt)
             d.text((gap - l, y - tt), t, font=fnt, fill=(20, 20, 20))

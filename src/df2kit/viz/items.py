@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -30,7 +31,7 @@ from ..layout import NUM_LANDMARKS, Category
 from ..structures.records import ClothingItem, ImageAnnotation
 from ._draw import ImageLike, Shape, add_caption, fit_scale, render, resized, to_rgb
 
-__all__ = ["draw_annotation", "draw_predictions", "compare", "item_shapes", "prediction_shapes", "check_entry"]
+__all__ = ["check_entry", "compare", "draw_annotation", "draw_predictions", "item_shapes", "prediction_shapes"]
 
 
 def _scaled_polys(polys: Sequence[np.ndarray], s: float) -> tuple[np.ndarray, ...]:

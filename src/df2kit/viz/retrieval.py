@@ -20,8 +20,9 @@ picture shows; scores come from ``df2kit.evaluation``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -30,7 +31,7 @@ from ..structures.boxes import box_iou
 from ._draw import BACKGROUND, HIT, MISS, QUERY, ImageLike, font, text_size, to_rgb
 from .grid import fit_into
 
-__all__ = ["RetrievedItem", "retrieval_strip", "retrieval_hits", "retrieval_figure", "check_retrieval_entry", "stack", "crop_item"]
+__all__ = ["RetrievedItem", "check_retrieval_entry", "crop_item", "retrieval_figure", "retrieval_hits", "retrieval_strip", "stack"]
 
 
 @dataclass(frozen=True, eq=False)
