@@ -23,6 +23,9 @@ COMMANDS = (
     "pairs",
     "evaluate",
     "retrieve",
+    "show",
+    "report",
+    "demo",
 )
 
 _DESCRIPTION = """\
