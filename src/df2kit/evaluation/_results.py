@@ -19,6 +19,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import orjson
 
+from .._jsonerr import explain_json_list
 from ..errors import ResultsError
 from ..layout import NUM_LANDMARKS
 from ._kptext import keypoints_from_lists, split_keypoint_lists
@@ -282,22 +283,27 @@ def _parse_with_keypoints(raw: bytes) -> list[Any] | None:
     cats = [entries[i].get("category_id") for i in rows]
     cats = [c if type(c) is int else 0 for c in cats]
     kp, ok = keypoints_from_lists(raw, spans, cats)
-    flat = kp.reshape(len(rows), -1)
+    flat = kp.reshape(len(rows), 3 * NUM_LANDMARKS)  # -1 cannot be inferred when no list was read
     for r, i in enumerate(rows):
         if ok[r]:
             entries[i]["keypoints"] = flat[r]
         else:
             j, k = spans[r]
-            entries[i]["keypoints"] = orjson.loads(whole_zeros(raw[j:k]))
+            try:
+                entries[i]["keypoints"] = orjson.loads(whole_zeros(raw[j:k]))
+            except orjson.JSONDecodeError:  # NaN, a stray character: the caller reads the file whole and names it
+                return None
     return entries
 
 
 def _parse_whole(src: str) -> list[Any]:
+    with open(src, "rb") as f:
+        raw = f.read()
     try:
-        with open(src, "rb") as f:
-            data = orjson.loads(f.read())
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        raise ResultsError(f"not valid JSON ({e})", path=src) from None
+        msg, item, field = explain_json_list(raw, e, item=lambda i: f"entry {i}")
+        raise ResultsError(msg, path=src, item=item, field=field) from None
     if not isinstance(data, list):
         raise ResultsError(f"expected a JSON list of result entries, got a {type(data).__name__}", path=src)
     return data
@@ -415,8 +421,10 @@ def entries_to_columns(
         image_id = _ints(entries, "image_id", first, src)
         category_id = _ints(entries, "category_id", first, src)
         try:
-            score = np.array([e["score"] for e in entries], dtype=np.float64)
-            ok = bool(np.isfinite(score).all())
+            score = np.array([e["score"] for e in entries])  # no dtype: a string must not become a number
+            ok = score.dtype.kind in "fiu" and score.shape == (n,)
+            score = score.astype(np.float64)
+            ok = ok and bool(np.isfinite(score).all())
         except (KeyError, TypeError, ValueError):
             ok = False
         if not ok:
@@ -427,8 +435,10 @@ def entries_to_columns(
         cols.bbox = _boxes(entries, first, src, required=(field == "bbox"))
     if field == "keypoints":
         try:
-            kp = np.array(list(map(_KEYPOINTS, entries)), dtype=np.float64)
-            ok = kp.shape == (n, 3 * NUM_LANDMARKS) and bool(np.isfinite(kp).all())
+            kp = np.array(list(map(_KEYPOINTS, entries)))  # no dtype: strings must not become numbers
+            ok = kp.dtype.kind in "fiu" and kp.shape == (n, 3 * NUM_LANDMARKS)
+            kp = kp.astype(np.float64, copy=False)
+            ok = ok and bool(np.isfinite(kp).all())
         except (KeyError, TypeError, ValueError):
             ok = False
         if not ok:
@@ -474,8 +484,10 @@ def _masks(entries: Sequence[Any], first: int, src: str | None, *, required: boo
 def _boxes(entries: Sequence[Any], first: int, src: str | None, *, required: bool) -> np.ndarray:
     n = len(entries)
     try:
-        b = np.array(list(map(_BBOX, entries)), dtype=np.float64)
-        ok = b.shape == (n, 4) and bool(np.isfinite(b).all()) and bool((b[:, 2:] >= 0).all())
+        b = np.array(list(map(_BBOX, entries)))  # no dtype: a string must not become a number
+        ok = b.dtype.kind in "fiu" and b.shape == (n, 4)
+        b = b.astype(np.float64, copy=False)
+        ok = ok and bool(np.isfinite(b).all()) and bool((b[:, 2:] >= 0).all())
     except (KeyError, TypeError, ValueError):
         ok = False
     if ok:
