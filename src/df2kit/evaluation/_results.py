@@ -327,7 +327,9 @@ def _first_bad(entries: Sequence[Any], key: str, first: int, src: str | None, ch
 
 
 def _is_int(v: Any) -> bool:
-    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63
 
 
 def _check_int(v: Any) -> str | None:
@@ -386,7 +388,8 @@ def _ints(entries: Sequence[Any], key: str, first: int, src: str | None) -> np.n
     except (KeyError, TypeError, ValueError):
         raise _first_bad(entries, key, first, src, _check_int) from None
     if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        if (arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
+                and np.all(np.abs(arr) < 2**63)):
             return arr.astype(np.int64)
         raise _first_bad(entries, key, first, src, _check_int)
     return arr.astype(np.int64, copy=False)
