@@ -281,7 +281,7 @@ def _parse_with_keypoints(raw: bytes) -> list[Any] | None:
     if len(rows) != len(spans):
         return None
     cats = [entries[i].get("category_id") for i in rows]
-    cats = [c if type(c) is int else 0 for c in cats]
+    cats = [c if type(c) is int and 0 < c < 1000 else 0 for c in cats]  # 0: not a category, parsed the usual way
     kp, ok = keypoints_from_lists(raw, spans, cats)
     flat = kp.reshape(len(rows), 3 * NUM_LANDMARKS)  # -1 cannot be inferred when no list was read
     for r, i in enumerate(rows):
@@ -333,7 +333,11 @@ def _is_int(v: Any) -> bool:
 
 
 def _check_int(v: Any) -> str | None:
-    return None if _is_int(v) else f"expected an integer, got {v!r:.40}"
+    if _is_int(v):
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and float(v).is_integer():
+        return f"expected an integer that fits in 64 bits, got {v!r:.40}"
+    return f"expected an integer, got {v!r:.40}"
 
 
 def _check_score(v: Any) -> str | None:
@@ -387,6 +391,8 @@ def _ints(entries: Sequence[Any], key: str, first: int, src: str | None) -> np.n
         arr = np.array(vals)
     except (KeyError, TypeError, ValueError):
         raise _first_bad(entries, key, first, src, _check_int) from None
+    if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2**63:  # would wrap around to negative
+        raise _first_bad(entries, key, first, src, _check_int)
     if arr.dtype.kind not in "iu":
         if (arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
                 and np.all(np.abs(arr) < 2**63)):
