@@ -16,7 +16,7 @@ from PIL import Image
 
 from .conftest import NATIVE
 
-N = 4000
+N = 2500
 
 
 @pytest.fixture(scope="module")
