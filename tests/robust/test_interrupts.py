@@ -36,8 +36,10 @@ def big_split(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _start(argv: list[str], tmp: Path) -> subprocess.Popen:
     env = dict(os.environ, DF2KIT_CACHE_DIR=str(tmp / "cache"))
+    # pytest-xdist workers ignore SIGINT and children inherit that: give the command the usual Ctrl-C
     return subprocess.Popen([sys.executable, "-m", "df2kit", "-q", *argv], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(cond, proc: subprocess.Popen, timeout: float = 60.0) -> None:
