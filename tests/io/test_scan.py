@@ -45,6 +45,28 @@ def test_parallel_and_serial_scans_agree(split_dir: Path, monkeypatch: pytest.Mo
         assert np.array_equal(v, b._arrays()[k]), k
 
 
+def test_reads_ahead_with_threads_when_the_disk_is_slow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading files ahead in threads (the cold-disk path) gives the same table, order and issues."""
+    root = make_split(tmp_path / "ds", 90, seed=5, images=False)
+    anno = root / "annos"
+    (anno / "000050.json").write_bytes(b'{"source": "shop", "pair_id": 1, "item1": ')  # truncated
+    seq = scan_split(root, None, cache=False, workers=1)
+    calls: list[int] = []
+    real = scan_mod._read_or_error
+
+    def slow(path: str):
+        calls.append(1)
+        return real(path)
+
+    monkeypatch.setattr(scan_mod, "_read_or_error", slow)
+    monkeypatch.setattr(scan_mod, "_SLOW_READ_S", -1.0)  # every disk counts as slow: threads read the rest
+    monkeypatch.setattr(scan_mod, "_READ_AHEAD", 5)
+    thr = scan_split(root, None, cache=False, workers=1)
+    assert len(calls) == 90
+    assert [thr[i] for i in range(len(thr))] == [seq[i] for i in range(len(seq))]
+    assert list(thr.issues) == list(seq.issues) and seq.issues
+
+
 def test_landmarks_294_and_select(split_dir: Path) -> None:
     t = scan_split(split_dir, None, cache=False, workers=1)
     g = t.landmarks_294()
