@@ -84,14 +84,15 @@ def make_split(root: Path, n: int, base_n: int, synth_all: bool) -> Path:
         max_pair = max(int(_PAIR.search(r).group(1)) for r in raw)  # type: ignore[union-attr]
         annos = split / "annos"
         annos.mkdir(parents=True)
-        for k in range(0, -(-n // len(raw))):
+        for k in range(-(-n // len(raw))):
             shift = k * max_pair
             for i, r in enumerate(raw):
                 stem = k * len(raw) + i + 1
                 if stem > n:
                     break
                 if shift:
-                    r = _PAIR.sub(lambda m: b'"pair_id":' + str(int(m.group(1)) + shift).encode(), r, count=1)
+                    m = _PAIR.search(r)
+                    r = r[: m.start(1)] + str(int(m.group(1)) + shift).encode() + r[m.end(1) :]  # type: ignore[union-attr]
                 (annos / f"{stem:06d}.json").write_bytes(r)
     image = split / "image"
     image.mkdir(exist_ok=True)
@@ -137,7 +138,7 @@ def make_results(split: Path, out: Path, seed: int = 0) -> int:
 
 
 # ---- measuring -----------------------------------------------------------------------------------------
-def _tree_rss(p) -> int:  # noqa: ANN001
+def _tree_rss(p) -> int:
     import psutil
 
     total = 0
@@ -248,7 +249,7 @@ def main() -> None:
             bad = "" if rc == 0 else f"  FAILED (exit {rc})"
             print(f"{cmd:<15} {n:>9,} {s:>9.1f} {mb:>9.0f} {ratio}{bad}")
     top = rows[lo]
-    ok_mem = all(v[1] < 4096 for v in rows[FULL].values()) if FULL in rows else None  # noqa: PLR2004
+    ok_mem = all(v[1] < 4096 for v in rows[FULL].values()) if FULL in rows else None
     grow = [rows[sizes[-1]][c][1] / top[c][1] for c in top] if len(sizes) > 1 else []
     ratio_data = sizes[-1] / lo
     print()

@@ -93,10 +93,7 @@ def explain_json_list(
         where, field = _locate(data, bad, item)
         if where is not None:
             token = "NaN" if seen[0] != seen[0] else ("Infinity" if seen[0] > 0 else "-Infinity")
-            return (
-                f"{token} is not valid JSON (Python's json.dump writes it for a float nan or inf): "
-                "expected a finite number",
-                where,
-                field,
-            )
+            msg = (f"{token} is not valid JSON (Python's json.dump writes it for a float nan or inf): "
+                   "expected a finite number")
+            return msg, where, field
     return f"not valid JSON ({exc})", None, None

@@ -37,9 +37,10 @@ def big_split(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _start(argv: list[str], tmp: Path) -> subprocess.Popen:
     env = dict(os.environ, DF2KIT_CACHE_DIR=str(tmp / "cache"))
     # pytest-xdist workers ignore SIGINT and children inherit that: give the command the usual Ctrl-C
-    return subprocess.Popen([sys.executable, "-m", "df2kit", "-q", *argv], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    code = ("import signal, sys, runpy; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "sys.argv = sys.argv[1:]; runpy.run_module('df2kit', run_name='__main__')")
+    return subprocess.Popen([sys.executable, "-c", code, "df2kit", "-q", *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _wait_for(cond, proc: subprocess.Popen, timeout: float = 60.0) -> None:

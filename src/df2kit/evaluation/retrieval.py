@@ -69,8 +69,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from .._table import format_table
 from .._jsonerr import explain_json_list
+from .._table import format_table
 from ..errors import ConfigError, FormatError, ResultsError
 from ..formats.retrieval import (
     GALLERY_FILE,
