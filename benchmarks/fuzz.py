@@ -11,8 +11,10 @@ under --out with the input that caused them.
 
 Targets:
   native              read one annotation file: lenient, strict, and the fast scanner on the same bytes
-  results             a detection / landmark / segmentation results file (df2kit.evaluation.results)
-  retrieval-results   a retrieval results file
+  results             a detection / landmark / segmentation results file, scored against a tiny ground truth
+                      for each task (df2kit.evaluation.evaluate), and read by the block reader in 64-byte
+                      blocks, which must agree with one whole parse
+  retrieval-results   a retrieval results file, scored (df2kit.evaluation.evaluate_retrieval)
   retrieval-gt        the query / gallery ground-truth files
   coco                a COCO ground-truth file read back to native files
 """
@@ -20,7 +22,6 @@ Targets:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -62,30 +63,38 @@ def _target(name: str):  # noqa: C901 - one small closure per target
             if len(arrays.category_id) != n:
                 raise AssertionError(f"scanner kept {len(arrays.category_id)} items, checker {n}")
 
-    elif name == "results":
-        from df2kit.evaluation import results as R
+    elif name in ("results", "retrieval-results"):
+        import orjson
 
-        loader = getattr(R, "load_results", None) or getattr(R, "read_results")
+        from df2kit.evaluation import evaluate, evaluate_retrieval
+        from df2kit.evaluation._results import entries_to_columns, iter_result_chunks
+
+        table = _results_gt(tmp)
         path = tmp / "results.json"
 
         def run(data: bytes) -> None:
             path.write_bytes(data)
-            try:
-                loader(path)
-            except DF2Error:
-                pass
-
-    elif name == "retrieval-results":
-        from df2kit.evaluation.retrieval import read_retrieval_results
-
-        path = tmp / "retrieval.json"
-
-        def run(data: bytes) -> None:
-            path.write_bytes(data)
-            try:
-                read_retrieval_results(path)
-            except DF2Error:
-                pass
+            if name == "retrieval-results":
+                try:
+                    evaluate_retrieval(table, path)
+                except DF2Error:
+                    pass
+                return
+            for task in ("detection", "landmarks", "segmentation"):
+                try:
+                    evaluate(task, table, path)  # the checks against the ground truth, masks decoded
+                except DF2Error:
+                    pass
+                # the block reader (small blocks, cut between entries) gives what one parse gives
+                try:
+                    got = []
+                    for first, entries in iter_result_chunks(path, 64, whole_numbers=(task == "landmarks")):
+                        entries_to_columns(entries, first, task, str(path))
+                        got.extend(entries)
+                except DF2Error:
+                    continue
+                if task == "detection" and got != orjson.loads(data):
+                    raise AssertionError("the block reader and a whole parse disagree")
 
     elif name == "retrieval-gt":
         from df2kit.formats.retrieval import GALLERY_FILE, QUERY_FILE, load_retrieval_ground_truth
@@ -117,18 +126,32 @@ def _target(name: str):  # noqa: C901 - one small closure per target
     return run
 
 
+def _results_gt(tmp: Path):
+    """The ground truth of tests/fixtures/results (two 256 x 192 images) as a scanned table."""
+    import shutil
+
+    from PIL import Image
+
+    from df2kit.io import scan_split
+
+    d = tmp / "gt" / "validation"
+    shutil.copytree(FIXTURES / "results" / "gt" / "annos", d / "annos")
+    (d / "image").mkdir()
+    for stem in ("000001", "000002"):
+        Image.new("RGB", (256, 192)).save(d / "image" / f"{stem}.jpg")
+    return scan_split(d, None, cache=False, workers=1)
+
+
 def _seeds(name: str) -> list[bytes]:
     if name == "native":
         return [p.read_bytes() for p in sorted((FIXTURES / "native").glob("*.json"))]
-    if name == "retrieval-results":
-        return [b'[{"query_image_id": 1, "query_bbox": [0, 0, 5, 5], "query_cls": 1, "query_score": 0.5, '
-                b'"gallery_image_id": [2, 3], "gallery_bbox": [[0, 0, 1, 1], [1, 1, 2, 2]]}]']
+    if name == "retrieval-results":  # the broken results corpus of tests/fixtures/results
+        return [p.read_bytes() for p in sorted((FIXTURES / "results").glob("ret_*.json"))]
     if name == "retrieval-gt":
         return [b'[{"query_image_id": 1, "bbox": [0, 0, 5, 5], "cls": 1, "style": 1, "pair_id": 1}]']
     if name == "results":
-        return [b'[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.5}]',
-                b'[{"image_id": 1, "category_id": 7, "keypoints": ' + json.dumps([0] * 882).encode() + b', "score": 1}]',
-                b'[{"image_id": 1, "category_id": 1, "segmentation": {"size": [4, 4], "counts": "04L4"}, "score": 1}]']
+        return [p.read_bytes() for p in sorted((FIXTURES / "results").glob("*.json"))
+                if p.name[:3] in ("det", "lm_", "seg")]
     return [b'{"images": [{"id": 1, "file_name": "000001.jpg", "width": 10, "height": 10}], '
             b'"annotations": [], "categories": []}']
 

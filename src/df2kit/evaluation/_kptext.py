@@ -129,6 +129,8 @@ def _slices(
     a = 3 * OFFSET_BY_ID[cats]
     b = a + 3 * NUM_LANDMARKS_BY_ID[cats]
     good = known & (li - fi == _N - 1)
+    if not good.any():  # also when the lists hold no comma at all ("keypoints": [] or [5])
+        return empty, np.zeros(0), empty, empty
     fi_c = np.where(good, fi, 0)
     last = max(len(commas) - 1, 0)
     start_a = np.where(a == 0, J + 1, commas[np.clip(fi_c + a - 1, 0, last)] + 1)

@@ -19,6 +19,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import orjson
 
+from .._jsonerr import explain_json_list
 from ..errors import ResultsError
 from ..layout import NUM_LANDMARKS
 from ._kptext import keypoints_from_lists, split_keypoint_lists
@@ -280,24 +281,29 @@ def _parse_with_keypoints(raw: bytes) -> list[Any] | None:
     if len(rows) != len(spans):
         return None
     cats = [entries[i].get("category_id") for i in rows]
-    cats = [c if type(c) is int else 0 for c in cats]
+    cats = [c if type(c) is int and 0 < c < 1000 else 0 for c in cats]  # 0: not a category, parsed the usual way
     kp, ok = keypoints_from_lists(raw, spans, cats)
-    flat = kp.reshape(len(rows), -1)
+    flat = kp.reshape(len(rows), 3 * NUM_LANDMARKS)  # -1 cannot be inferred when no list was read
     for r, i in enumerate(rows):
         if ok[r]:
             entries[i]["keypoints"] = flat[r]
         else:
             j, k = spans[r]
-            entries[i]["keypoints"] = orjson.loads(whole_zeros(raw[j:k]))
+            try:
+                entries[i]["keypoints"] = orjson.loads(whole_zeros(raw[j:k]))
+            except orjson.JSONDecodeError:  # NaN, a stray character: the caller reads the file whole and names it
+                return None
     return entries
 
 
 def _parse_whole(src: str) -> list[Any]:
+    with open(src, "rb") as f:
+        raw = f.read()
     try:
-        with open(src, "rb") as f:
-            data = orjson.loads(f.read())
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        raise ResultsError(f"not valid JSON ({e})", path=src) from None
+        msg, item, field = explain_json_list(raw, e, item=lambda i: f"entry {i}")
+        raise ResultsError(msg, path=src, item=item, field=field) from None
     if not isinstance(data, list):
         raise ResultsError(f"expected a JSON list of result entries, got a {type(data).__name__}", path=src)
     return data
@@ -321,11 +327,17 @@ def _first_bad(entries: Sequence[Any], key: str, first: int, src: str | None, ch
 
 
 def _is_int(v: Any) -> bool:
-    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63
 
 
 def _check_int(v: Any) -> str | None:
-    return None if _is_int(v) else f"expected an integer, got {v!r:.40}"
+    if _is_int(v):
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and float(v).is_integer():
+        return f"expected an integer that fits in 64 bits, got {v!r:.40}"
+    return f"expected an integer, got {v!r:.40}"
 
 
 def _check_score(v: Any) -> str | None:
@@ -379,8 +391,11 @@ def _ints(entries: Sequence[Any], key: str, first: int, src: str | None) -> np.n
         arr = np.array(vals)
     except (KeyError, TypeError, ValueError):
         raise _first_bad(entries, key, first, src, _check_int) from None
+    if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2**63:  # would wrap around to negative
+        raise _first_bad(entries, key, first, src, _check_int)
     if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        if (arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
+                and np.all(np.abs(arr) < 2**63)):
             return arr.astype(np.int64)
         raise _first_bad(entries, key, first, src, _check_int)
     return arr.astype(np.int64, copy=False)
@@ -415,8 +430,10 @@ def entries_to_columns(
         image_id = _ints(entries, "image_id", first, src)
         category_id = _ints(entries, "category_id", first, src)
         try:
-            score = np.array([e["score"] for e in entries], dtype=np.float64)
-            ok = bool(np.isfinite(score).all())
+            score = np.array([e["score"] for e in entries])  # no dtype: a string must not become a number
+            ok = score.dtype.kind in "fiu" and score.shape == (n,)
+            score = score.astype(np.float64)
+            ok = ok and bool(np.isfinite(score).all())
         except (KeyError, TypeError, ValueError):
             ok = False
         if not ok:
@@ -427,8 +444,10 @@ def entries_to_columns(
         cols.bbox = _boxes(entries, first, src, required=(field == "bbox"))
     if field == "keypoints":
         try:
-            kp = np.array(list(map(_KEYPOINTS, entries)), dtype=np.float64)
-            ok = kp.shape == (n, 3 * NUM_LANDMARKS) and bool(np.isfinite(kp).all())
+            kp = np.array(list(map(_KEYPOINTS, entries)))  # no dtype: strings must not become numbers
+            ok = kp.dtype.kind in "fiu" and kp.shape == (n, 3 * NUM_LANDMARKS)
+            kp = kp.astype(np.float64, copy=False)
+            ok = ok and bool(np.isfinite(kp).all())
         except (KeyError, TypeError, ValueError):
             ok = False
         if not ok:
@@ -474,8 +493,10 @@ def _masks(entries: Sequence[Any], first: int, src: str | None, *, required: boo
 def _boxes(entries: Sequence[Any], first: int, src: str | None, *, required: bool) -> np.ndarray:
     n = len(entries)
     try:
-        b = np.array(list(map(_BBOX, entries)), dtype=np.float64)
-        ok = b.shape == (n, 4) and bool(np.isfinite(b).all()) and bool((b[:, 2:] >= 0).all())
+        b = np.array(list(map(_BBOX, entries)))  # no dtype: a string must not become a number
+        ok = b.dtype.kind in "fiu" and b.shape == (n, 4)
+        b = b.astype(np.float64, copy=False)
+        ok = ok and bool(np.isfinite(b).all()) and bool((b[:, 2:] >= 0).all())
     except (KeyError, TypeError, ValueError):
         ok = False
     if ok:

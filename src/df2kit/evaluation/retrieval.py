@@ -69,6 +69,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .._jsonerr import explain_json_list
 from .._table import format_table
 from ..errors import ConfigError, FormatError, ResultsError
 from ..formats.retrieval import (
@@ -246,13 +247,16 @@ def read_retrieval_results(path: str | os.PathLike[str]) -> list[Any]:
     """The entries of a retrieval results file (a flat JSON list; checked when scored)."""
     p = Path(path).expanduser()
     try:
-        data = orjson.loads(p.read_bytes())
+        raw = p.read_bytes()
+        data = orjson.loads(raw)
     except FileNotFoundError:
         raise ResultsError("file not found", path=str(p)) from None
     except IsADirectoryError:
         raise ResultsError("expected a results JSON file, got a folder", path=str(p)) from None
     except orjson.JSONDecodeError as e:
-        raise ResultsError(f"invalid JSON: {e}", path=str(p)) from None
+        msg, item, field = explain_json_list(raw, e, item=lambda i: f"[{i}]")
+        raise ResultsError(msg if item or msg.startswith("not UTF-8") else f"invalid JSON: {e}", path=str(p),
+                           item=item, field=field) from None
     if not isinstance(data, list):
         raise ResultsError(f"expected a JSON list of result entries, got {type(data).__name__}", path=str(p))
     return data

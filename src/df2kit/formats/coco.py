@@ -511,7 +511,10 @@ def _req(d: Any, key: str, path: str, where: str, kind: type | tuple[type, ...])
 
 
 def _landmarks(kp: Any, cat: Category, path: str, where: str) -> np.ndarray:
-    raw = np.asarray(kp) if isinstance(kp, list) else None
+    try:
+        raw = np.asarray(kp) if isinstance(kp, list) else None
+    except ValueError:  # ragged: a list among the numbers
+        raw = None
     if raw is None or raw.ndim != 1 or raw.dtype.kind not in "iuf":  # strings, None, nested lists, bools
         raise FormatError("expected a flat list of numbers", path=path, item=where, field="keypoints")
     k = cat.num_landmarks
@@ -740,7 +743,7 @@ def _write_native(
         if isinstance(pair, bool) or not isinstance(pair, int):
             raise FormatError(f"expected an integer pair_id, got {pair!r}", path=p, item=where_img, field="pair_id")
         items = []
-        used = {anns[a_i].get("item_key") for a_i in idxs}
+        used = {k for a_i in idxs if isinstance(k := anns[a_i].get("item_key"), str)}
         next_key = 1
         for a_i in idxs:
             a = anns[a_i]

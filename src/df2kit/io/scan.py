@@ -349,6 +349,12 @@ def read_image_sizes(
 
 
 # ---- locating a split ----------------------------------------------------------------------------------
+def _named(p: Path) -> Path:
+    """``p`` with a real last name: the split's name names output folders (YOLO ``labels/<split>``), and
+    ``x/annos/..`` or ``--split ..`` would otherwise name them ``..``."""
+    return p.resolve() if p.name in ("", "..") else p
+
+
 def resolve_split(root: str | os.PathLike[str], split: str | None = None) -> Path:
     """The split folder for ``root`` and ``split``.
 
@@ -362,9 +368,9 @@ def resolve_split(root: str | os.PathLike[str], split: str | None = None) -> Pat
     if not r.is_dir():
         raise DatasetError("expected a folder (a DeepFashion2 root or split), got a file", path=str(r))
     if split is not None and (r / split).is_dir():
-        return r / split
+        return _named(r / split)
     if (r / "annos").is_dir() or (r / "image").is_dir():
-        return r
+        return _named(r)
     tried = f"{r / split}" if split else f"{r}/annos"
     found = sorted(p.name for p in r.iterdir() if p.is_dir())[:8]
     raise DatasetError(
