@@ -19,6 +19,8 @@ COMMANDS = (
     "validate",
     "stats",
     "evaluate",
+    "train",
+    "predict",
 )
 
 _DESCRIPTION = """\
