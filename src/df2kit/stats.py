@@ -15,7 +15,7 @@ import numpy as np
 
 from ._table import format_table
 from .io.scan import SplitTable
-from .layout import ATTRIBUTE_LEVELS, CATEGORIES
+from .layout import ATTRIBUTE_LEVELS, CATEGORIES, Category
 
 __all__ = ["SplitStats", "split_stats"]
 
@@ -45,6 +45,11 @@ class SplitStats:
     landmarks_occluded: int
     landmarks_missing: int  #: v = 0 (not labeled)
     items_without_landmarks: int
+    #: Layout check for the outwear categories (3 and 4): on frontal items with landmarks 2 and 4 labeled,
+    #: how often 2 lies above 4 ({category name: [above, total]}). The layout (and the official sigmas)
+    #: read category 3 like category 4: 2 = neck point at the top, 4 = lower front neckline, so both
+    #: fractions should be high; a low one for category 3 means the data follows the figure's other labels.
+    outwear_point2_above_point4: dict[str, list[int]]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,6 +69,9 @@ class SplitStats:
             ("landmarks visible / occluded / missing", f"{self.landmarks_visible:,} / {self.landmarks_occluded:,} / {self.landmarks_missing:,}"),
             ("items with no labeled landmark", self.items_without_landmarks),
         ]
+        for name, (above, n) in self.outwear_point2_above_point4.items():
+            if n:
+                head.append((f"{name}: point 2 above point 4 (frontal)", f"{above:,} of {n:,} ({100.0 * above / n:.0f}%)"))
         out = [format_table(["split " + self.split, "count"], head)]
         tot = max(self.items, 1)
         rows = [(name, n, 100.0 * n / tot) for name, n in self.items_per_category.items()]
@@ -77,6 +85,18 @@ class SplitStats:
         out.append("")
         out.append(format_table(["attribute", "level", "items", "%"], attr_rows, digits=1))
         return "\n".join(out)
+
+
+def _point2_above_point4(table: SplitTable) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    frontal = table.attributes[:, 3] == 2
+    for cat in (Category.SHORT_SLEEVE_OUTWEAR, Category.LONG_SLEEVE_OUTWEAR):
+        items = np.flatnonzero((table.category_id == int(cat)) & frontal)
+        starts = table.landmark_start[items]
+        p2, p4 = table.landmarks[starts + 1], table.landmarks[starts + 3]
+        both = (p2[:, 2] > 0) & (p4[:, 2] > 0)
+        out[cat.dataset_name] = [int(np.count_nonzero(both & (p2[:, 1] < p4[:, 1]))), int(np.count_nonzero(both))]
+    return out
 
 
 def split_stats(table: SplitTable) -> SplitStats:
@@ -116,4 +136,5 @@ def split_stats(table: SplitTable) -> SplitStats:
         landmarks_occluded=int(np.count_nonzero(v == 1)),
         landmarks_missing=int(np.count_nonzero(v == 0)),
         items_without_landmarks=int(np.count_nonzero(labeled_per_item == 0)),
+        outwear_point2_above_point4=_point2_above_point4(table),
     )

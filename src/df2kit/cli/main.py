@@ -19,6 +19,7 @@ COMMANDS = (
     "validate",
     "stats",
     "evaluate",
+    "synth",
     "train",
     "predict",
 )

@@ -28,6 +28,7 @@ ITEM_FIELDS = (
     "segmentation",
     *ATTRIBUTES,
 )
+_INT_LIMIT = 2**63  # integer fields are stored as int64
 _NAME_BY_ID = {c.id: c.name for c in CATEGORIES}
 _K_BY_ID = {c.id: c.num_landmarks for c in CATEGORIES}
 
@@ -68,29 +69,29 @@ def _const(name: str) -> float:
     return float(name.replace("Infinity", "inf")) if "Infinity" in name else float("nan")
 
 
-def decode_json(raw: bytes, path: str, issues: list[Issue]) -> Any:
-    """Bytes -> JSON value with precise problems (empty, not UTF-8, syntax with line/column).
+def decode_json(raw: bytes, path: str, issues: list[Issue]) -> tuple[bool, Any]:
+    """Bytes -> ``(ok, JSON value)`` with precise problems (empty, not UTF-8, syntax with line/column).
 
-    Returns ``None`` (and adds an error) when the file cannot be parsed at all. NaN/Infinity literals parse
+    ``ok`` is False (and an error is added) when the file cannot be parsed at all. NaN/Infinity literals parse
     to floats so that the field they sit in can be named later. Duplicate keys are recorded in the object
     under a private key for :func:`check_annotation` to report.
     """
     if not raw.strip():
         issues.append(Issue("error", "file-empty", "expected a JSON object, got an empty file", path))
-        return None
+        return False, None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         issues.append(Issue("error", "not-utf8", f"expected UTF-8 text, got byte 0x{raw[e.start]:02x} at offset {e.start}", path))
-        return None
+        return False, None
     try:
-        return json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_const)
+        return True, json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=_const)
     except json.JSONDecodeError as e:
         issues.append(Issue("error", "json-invalid", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}", path))
-        return None
+        return False, None
     except RecursionError:
         issues.append(Issue("error", "json-invalid", "invalid JSON: nested too deeply", path))
-        return None
+        return False, None
 
 
 def _is_int(v: Any) -> bool:
@@ -98,7 +99,10 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_num(v: Any) -> bool:
-    return (type(v) is int) or (type(v) is float)
+    """A finite JSON number that fits a float64 (bools, NaN, infinities and 400-digit ints are not)."""
+    if type(v) is float:
+        return math.isfinite(v)
+    return type(v) is int and -1e300 < v < 1e300
 
 
 def _desc(v: Any) -> str:
@@ -143,8 +147,8 @@ def check_annotation(obj: Any, *, path: str, issues: list[Issue]) -> CleanImage 
         err("missing-field", "expected an integer, the field is missing", field="pair_id")
     elif not _is_int(pair_id):
         err("wrong-type", f"expected an integer, got {_desc(pair_id)}", field="pair_id")
-    elif pair_id < 0:
-        err("out-of-range", f"expected an integer >= 0, got {pair_id}", field="pair_id")
+    elif not 0 <= pair_id < _INT_LIMIT:
+        err("out-of-range", f"expected an integer in 0..2^63-1, got {pair_id}", field="pair_id")
     file_ok = sum(1 for i in issues if i.severity == "error") == n_before
     items: list[CleanItem] = []
     n_keys = 0
@@ -202,8 +206,8 @@ def _check_item(key: str, it: dict[str, Any], err: Any, warn: Any) -> CleanItem 
     if not _is_int(style):
         err("wrong-type", f"expected an integer >= 0, got {_desc(style)}", key, "style")
         ok = False
-    elif style < 0:
-        err("out-of-range", f"expected an integer >= 0, got {style}", key, "style")
+    elif not 0 <= style < _INT_LIMIT:
+        err("out-of-range", f"expected an integer in 0..2^63-1, got {style}", key, "style")
         ok = False
     attrs = []
     for a in ATTRIBUTES:
@@ -221,7 +225,7 @@ def _check_item(key: str, it: dict[str, Any], err: Any, warn: Any) -> CleanItem 
         err("bad-box", f"expected [x1, y1, x2, y2], got {_desc(bb)}", key, "bounding_box")
         ok = False
     else:
-        bad = [i for i, v in enumerate(bb) if not _is_num(v) or not math.isfinite(v)]
+        bad = [i for i, v in enumerate(bb) if not _is_num(v)]
         if bad:
             err("wrong-type", f"expected a finite number, got {_desc(bb[bad[0]])}", key, f"bounding_box[{bad[0]}]")
             ok = False
@@ -248,7 +252,7 @@ def _check_item(key: str, it: dict[str, Any], err: Any, warn: Any) -> CleanItem 
         )
         ok = False
     else:
-        bad = [i for i, v in enumerate(lm) if not _is_num(v) or not math.isfinite(v)]
+        bad = [i for i, v in enumerate(lm) if not _is_num(v)]
         if bad:
             err("wrong-type", f"expected a finite number, got {_desc(lm[bad[0]])}", key, f"landmarks[{bad[0]}]")
             ok = False
@@ -289,7 +293,7 @@ def _check_item(key: str, it: dict[str, Any], err: Any, warn: Any) -> CleanItem 
                 err("wrong-type", f"expected a flat list [x1, y1, ..., xn, yn], got {_desc(poly)}", key, fld)
                 ok = False
                 continue
-            bad = [i for i, v in enumerate(poly) if not _is_num(v) or not math.isfinite(v)]
+            bad = [i for i, v in enumerate(poly) if not _is_num(v)]
             if bad:
                 err("wrong-type", f"expected a finite number, got {_desc(poly[bad[0]])}", key, f"{fld}[{bad[0]}]")
                 ok = False

@@ -67,8 +67,8 @@ def parse_annotation(
         if strict:
             raise
         return None, issues
-    obj = decode_json(raw, where, issues)
-    clean = check_annotation(obj, path=where, issues=issues) if obj is not None else None
+    ok, obj = decode_json(raw, where, issues)
+    clean = check_annotation(obj, path=where, issues=issues) if ok else None
     errors = [i for i in issues if i.severity == "error"]
     if strict and errors:
         raise errors[0].to_error(AnnotationError)

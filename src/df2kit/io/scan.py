@@ -30,6 +30,7 @@ import hashlib
 import io
 import logging
 import multiprocessing
+import operator
 import os
 import sys
 import threading
@@ -464,66 +465,67 @@ def _slow(chunk: _Chunk, raw: bytes | None, stem: str, path: str, err: OSError |
         )
         clean = None
     else:
-        obj = decode_json(raw or b"", path, issues)
-        clean = check_annotation(obj, path=path, issues=issues) if obj is not None else None
+        ok, obj = decode_json(raw or b"", path, issues)
+        clean = check_annotation(obj, path=path, issues=issues) if ok else None
     chunk.issues.extend(issues)
     if clean is not None:
         chunk.add_clean(stem, clean)
 
 
-def _fast_item(key: str, it: Any, c: _Chunk) -> bool:
-    """Append one item if cheap checks pass (numbers are checked later in bulk); False -> slow path."""
-    if type(it) is not dict or len(it) != 10 or not (key.startswith("item") and key[4:].isdigit()):
-        return False
+_GET_FIELDS = operator.itemgetter(
+    "category_id", "category_name", "style", "bounding_box", "landmarks", "segmentation",
+    "scale", "occlusion", "zoom_in", "viewpoint",
+)
+_K3 = [3 * k for k in _K]
+_READ = 1 << 20
+_MIN_CHUNK = 500  # files per worker job at least (tests lower it to exercise the pool)
+
+
+def _read_file(path: str) -> tuple[bytes, int, int]:
+    """Bytes, size and mtime (ns) of a file, from one open file descriptor."""
+    fd = os.open(path, os.O_RDONLY)
     try:
-        cid = it["category_id"]
-        if type(cid) is not int or not 1 <= cid <= 13 or it["category_name"] != _NAME_OF[cid]:
-            return False
-        style = it["style"]
-        bb = it["bounding_box"]
-        lm = it["landmarks"]
-        seg = it["segmentation"]
-        a = (it["scale"], it["occlusion"], it["zoom_in"], it["viewpoint"])
-    except KeyError:
-        return False
-    if type(style) is not int or style < 0 or type(bb) is not list or len(bb) != 4:
-        return False
-    if type(lm) is not list or len(lm) != 3 * _K[cid] or type(seg) is not list:
-        return False
-    for v in a:
-        if type(v) is not int or not 1 <= v <= 3:
-            return False
-    for p in seg:
-        if type(p) is not list or len(p) < 6 or len(p) & 1:
-            return False
-    if not seg:
-        return False
-    c.item_key.append(key)
-    c.category_id.append(cid)
-    c.style.append(style)
-    c.bbox.extend(bb)
-    c.attrs.extend(a)
-    c.landmarks.extend(lm)
-    c.polygon_count.append(len(seg))
-    for p in seg:
-        c.point_count.append(len(p) >> 1)
-        c.points.extend(p)
-    return True
+        st = os.fstat(fd)
+        raw = os.read(fd, _READ)
+        if len(raw) == _READ:
+            parts = [raw]
+            while True:
+                more = os.read(fd, _READ)
+                if not more:
+                    break
+                parts.append(more)
+            raw = b"".join(parts)
+        return raw, st.st_size, st.st_mtime_ns
+    finally:
+        os.close(fd)
 
 
-def _parse_files(anno_dir: str, names: list[str]) -> _Arrays:
-    """Parse annotation files; return the usable rows as arrays plus all issues (runs in workers)."""
+def _parse_files(anno_dir: str, names: list[str]) -> tuple[_Arrays, np.ndarray, np.ndarray]:
+    """Parse annotation files; return the usable rows as arrays plus all issues (runs in workers).
+
+    The fast path accepts a file only when cheap proofs show it is clean: the exact count of quote
+    characters a well-formed file has (no strings where numbers belong, no duplicate or extra keys), no
+    ``true``/``false``/``null``, the structure and integer fields checked here, and the numbers checked in
+    bulk afterwards. Everything else goes through the authoritative checker.
+    """
     fast = _Chunk()
     fast_files: list[int] = []  # index into names, per fast image row
     slow_idx: list[int] = []
     raws: dict[int, bytes] = {}
     loads = orjson.loads
+    get_fields = _GET_FIELDS
+    name_of, k3 = _NAME_OF, _K3
+    stems_a, src_a, pair_a, cnt_a = fast.stems.append, fast.source.append, fast.pair_id.append, fast.item_count.append
+    key_a, cat_a, sty_a = fast.item_key.append, fast.category_id.append, fast.style.append
+    bb_e, at_e, lm_e = fast.bbox.extend, fast.attrs.extend, fast.landmarks.extend
+    pc_a, ptc_a, pt_e = fast.polygon_count.append, fast.point_count.append, fast.points.extend
+    prefix = anno_dir + os.sep
+    sizes = np.full(len(names), -1, dtype=np.int64)
+    mtimes = np.full(len(names), -1, dtype=np.int64)
     for f_i, name in enumerate(names):
-        path = os.path.join(anno_dir, name)
         stem = name[:-5]
         try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
+            raw, sizes[f_i], mtimes[f_i] = _read_file(prefix + name)
         except OSError:
             slow_idx.append(f_i)
             continue
@@ -533,41 +535,77 @@ def _parse_files(anno_dir: str, names: list[str]) -> _Arrays:
             slow_idx.append(f_i)
             raws[f_i] = raw
             continue
-        ok = (
+        staged = None
+        if (
             type(obj) is dict
-            and stem.isdigit()
-            and type(obj.get("pair_id")) is int
-            and obj.get("source") in ("shop", "user")
             and len(obj) > 2
+            and type(obj.get("pair_id")) is int
+            and 0 <= obj["pair_id"] < 2**63
+            and obj.get("source") in ("shop", "user")
             and raw.count(b'"') == 6 + 24 * (len(obj) - 2)
             and b"true" not in raw
             and b"false" not in raw
             and b"null" not in raw
-            and obj["pair_id"] >= 0
-        )
-        if ok:
-            n_items0 = len(fast.item_key)
-            n_poly0, n_lm0, n_pt0 = len(fast.polygon_count), len(fast.landmarks), len(fast.points)
-            n_ptc0 = len(fast.point_count)
+            and stem.isdigit()
+        ):
+            staged = []
             for key, it in obj.items():
                 if key == "source" or key == "pair_id":
                     continue
-                if not _fast_item(key, it, fast):
-                    ok = False
+                if type(it) is not dict or len(it) != 10 or key[:4] != "item" or not key[4:].isdigit():
+                    staged = None
                     break
-            if not ok:  # roll back this file's partial items
-                del fast.item_key[n_items0:], fast.category_id[n_items0:], fast.style[n_items0:]
-                del fast.bbox[4 * n_items0 :], fast.attrs[4 * n_items0 :]
-                del fast.landmarks[n_lm0:], fast.polygon_count[n_poly0:]
-                del fast.point_count[n_ptc0:], fast.points[n_pt0:]
-        if not ok:
+                try:
+                    cid, cname, style, bb, lm, seg, s1, s2, s3, s4 = get_fields(it)
+                except KeyError:
+                    staged = None
+                    break
+                if (
+                    type(cid) is not int
+                    or not 0 < cid < 14
+                    or cname != name_of[cid]
+                    or type(style) is not int
+                    or not 0 <= style < 2**63
+                    or type(bb) is not list
+                    or len(bb) != 4
+                    or type(lm) is not list
+                    or len(lm) != k3[cid]
+                    or type(seg) is not list
+                    or not seg
+                    or type(s1) is not int
+                    or type(s2) is not int
+                    or type(s3) is not int
+                    or type(s4) is not int
+                    or not (0 < s1 < 4 and 0 < s2 < 4 and 0 < s3 < 4 and 0 < s4 < 4)
+                ):
+                    staged = None
+                    break
+                for poly in seg:
+                    if type(poly) is not list or len(poly) < 6 or len(poly) & 1:
+                        staged = None
+                        break
+                if staged is None:
+                    break
+                staged.append((key, cid, style, bb, lm, seg, (s1, s2, s3, s4)))
+        if staged is None:
             slow_idx.append(f_i)
             raws[f_i] = raw
             continue
-        fast.stems.append(stem)
-        fast.source.append(0 if obj["source"] == "shop" else 1)
-        fast.pair_id.append(obj["pair_id"])
-        fast.item_count.append(len(obj) - 2)
+        for key, cid, style, bb, lm, seg, attrs in staged:
+            key_a(key)
+            cat_a(cid)
+            sty_a(style)
+            bb_e(bb)
+            at_e(attrs)
+            lm_e(lm)
+            pc_a(len(seg))
+            for poly in seg:
+                ptc_a(len(poly) >> 1)
+                pt_e(poly)
+        stems_a(stem)
+        src_a(0 if obj["source"] == "shop" else 1)
+        pair_a(obj["pair_id"])
+        cnt_a(len(staged))
         fast_files.append(f_i)
     # bulk number checks on the fast rows; files failing them go to the slow path
     try:
@@ -585,7 +623,7 @@ def _parse_files(anno_dir: str, names: list[str]) -> _Arrays:
         arr = _take_rows(arr, keep_rows) if arr is not None and len(keep_rows) else None
     if not slow_idx:
         assert arr is not None
-        return arr
+        return arr, sizes, mtimes
     slow = _Chunk()
     for f_i in sorted(slow_idx):
         name = names[f_i]
@@ -600,7 +638,7 @@ def _parse_files(anno_dir: str, names: list[str]) -> _Arrays:
                 continue
         _slow(slow, raw, name[:-5], path)
     sarr = _to_arrays(slow)
-    return sarr if arr is None else _concat([arr, sarr])
+    return (sarr if arr is None else _concat([arr, sarr])), sizes, mtimes
 
 
 def _bulk_check(a: _Arrays) -> np.ndarray:
@@ -704,46 +742,32 @@ def _dedupe_ids(a: _Arrays, anno_dir: Path) -> _Arrays:
 
 
 # ---- the scanner ---------------------------------------------------------------------------------------
-def _list_annotations(anno_dir: Path) -> tuple[list[str], np.ndarray, np.ndarray, list[Issue]]:
-    names: list[str] = []
-    sizes: list[int] = []
-    mtimes: list[int] = []
-    issues: list[Issue] = []
-    with os.scandir(anno_dir) as it:
-        for e in it:
-            if not e.name.endswith(".json"):
-                continue
-            try:
-                st = e.stat()
-            except OSError as err:
-                issues.append(
-                    Issue("error", "unreadable-file", f"cannot read: {err.strerror or err}", str(anno_dir / e.name))
-                )
-                continue
-            if not (st.st_mode & 0o170000 == 0o100000):
-                issues.append(
-                    Issue("error", "unreadable-file", "expected a regular file", str(anno_dir / e.name))
-                )
-                continue
-            names.append(e.name)
-            sizes.append(st.st_size)
-            mtimes.append(st.st_mtime_ns)
-    order = sorted(range(len(names)), key=names.__getitem__)
-    return (
-        [names[i] for i in order],
-        np.array([sizes[i] for i in order], dtype=np.int64),
-        np.array([mtimes[i] for i in order], dtype=np.int64),
-        issues,
-    )
+def _list_names(anno_dir: Path) -> list[str]:
+    """Sorted ``*.json`` names of the annos folder (no stat: workers stat what they open)."""
+    return sorted(n for n in os.listdir(anno_dir) if n.endswith(".json"))
+
+
+def _stat_all(anno_dir: Path, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Size and mtime of each file (-1 where it cannot be stat'ed or is not a regular file)."""
+    sizes = np.full(len(names), -1, dtype=np.int64)
+    mtimes = np.full(len(names), -1, dtype=np.int64)
+    prefix = str(anno_dir) + os.sep
+    stat = os.stat
+    for i, n in enumerate(names):
+        try:
+            st = stat(prefix + n)
+        except OSError:
+            continue
+        if st.st_mode & 0o170000 == 0o100000:
+            sizes[i] = st.st_size
+            mtimes[i] = st.st_mtime_ns
+    return sizes, mtimes
 
 
 def _cpu_count() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
-
-
-_CACHE_HIT = Issue("warning", "_cache-hit", "")
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -754,30 +778,40 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 def _parse_all(
     anno_dir: Path, names: list[str], *, workers: int, progress: bool, strict: bool
-) -> _Arrays:
-    chunk = 1000
-    jobs = [names[i : i + chunk] for i in range(0, len(names), chunk)]
+) -> tuple[_Arrays, np.ndarray, np.ndarray]:
+    """Parse files in worker processes; returns the rows plus every file's size and mtime."""
+    n_jobs = max(1, min(len(names) // _MIN_CHUNK, workers * 8)) if workers > 1 else max(1, len(names) // 2000)
+    step = -(-len(names) // n_jobs) if names else 1
+    jobs = [names[i : i + step] for i in range(0, len(names), step)]
     parts: list[_Arrays] = []
+    sizes: list[np.ndarray] = []
+    mtimes: list[np.ndarray] = []
     bar = progress_bar(total=len(names), desc=f"scan {anno_dir.parent.name}", unit="file", enabled=progress)
+
+    def take(j: list[str], res: tuple[_Arrays, np.ndarray, np.ndarray]) -> None:
+        part, sz, mt = res
+        _raise_if_strict(part, strict)
+        parts.append(part)
+        sizes.append(sz)
+        mtimes.append(mt)
+        bar.update(len(j))
+
     try:
         if workers <= 1 or len(jobs) <= 1:
             for j in jobs:
-                part = _parse_files(str(anno_dir), j)
-                _raise_if_strict(part, strict)
-                parts.append(part)
-                bar.update(len(j))
+                take(j, _parse_files(str(anno_dir), j))
         else:
-            with _mp_context().Pool(workers) as pool:
-                for j, part in zip(jobs, pool.imap(_parse_job, [(str(anno_dir), j) for j in jobs])):
-                    _raise_if_strict(part, strict)
-                    parts.append(part)
-                    bar.update(len(j))
+            with _mp_context().Pool(min(workers, len(jobs))) as pool:
+                for j, res in zip(jobs, pool.imap(_parse_job, [(str(anno_dir), j) for j in jobs])):
+                    take(j, res)
     finally:
         bar.close()
-    return _concat(parts) if parts else _concat([_to_arrays(_Chunk())])
+    arrays = _concat(parts) if parts else _to_arrays(_Chunk())
+    empty = np.zeros(0, np.int64)
+    return arrays, (np.concatenate(sizes) if sizes else empty), (np.concatenate(mtimes) if mtimes else empty)
 
 
-def _parse_job(args: tuple[str, list[str]]) -> _Arrays:
+def _parse_job(args: tuple[str, list[str]]) -> tuple[_Arrays, np.ndarray, np.ndarray]:
     return _parse_files(*args)
 
 
@@ -882,26 +916,26 @@ def scan_split(
     if not anno_dir.is_dir():
         hint = " (the test split has no annotations: its labels are withheld)" if split_dir.name == "test" else ""
         raise DatasetError(f"no annos/ folder{hint}", path=str(split_dir))
-    names, sizes, mtimes, list_issues = _list_annotations(anno_dir)
-    if strict and list_issues:
-        raise list_issues[0].to_error(DatasetError)
+    names = _list_names(anno_dir)
     n_workers = workers or _cpu_count()
     cache_file = None
     if cache:
         cache_file = _cache_path(default_cache_dir() if cache is True else Path(cache), anno_dir)  # type: ignore[arg-type]
     arrays: _Arrays | None = None
     loaded = _load_cache(cache_file) if cache_file is not None else None
+    save = cache_file is not None
     if loaded is not None:
         data, meta = loaded
-        arrays = _incremental(anno_dir, data, meta, names, sizes, mtimes, n_workers, progress, strict)
+        sizes, mtimes = _stat_all(anno_dir, names)
+        res = _incremental(anno_dir, data, meta, names, sizes, mtimes, n_workers, progress, strict)
+        if res is not None:
+            arrays, save = res
     if arrays is None:
-        arrays = _parse_all(anno_dir, names, workers=n_workers, progress=progress, strict=strict)
+        arrays, sizes, mtimes = _parse_all(anno_dir, names, workers=n_workers, progress=progress, strict=strict)
         arrays = _dedupe_ids(_sorted_by_id(arrays), anno_dir)
-    if arrays.issues and arrays.issues[-1] is _CACHE_HIT:
-        arrays.issues.pop()
-    elif cache_file is not None:
+    if save and cache_file is not None:
         _save_cache(cache_file, arrays, names, sizes, mtimes)
-    issues = list_issues + arrays.issues
+    issues = arrays.issues
     if strict:
         for i in issues:
             if i.severity == "error":
@@ -928,7 +962,7 @@ def scan_split(
         point_count=arrays.point_count,
         points=arrays.points,
         issues=tuple(issues),
-        num_files=len(names) + len(list_issues),
+        num_files=len(names),
     )
 
 
@@ -942,27 +976,28 @@ def _incremental(
     workers: int,
     progress: bool,
     strict: bool,
-) -> _Arrays | None:
-    """Reuse the cached rows of unchanged files, parse the rest; None when nothing can be reused."""
+) -> tuple[_Arrays, bool] | None:
+    """Reuse the cached rows of unchanged files and parse the rest.
+
+    Returns ``(arrays, changed)`` or None when nothing can be reused. Files that could not be stat'ed have
+    size -1 and are always parsed again (so their problem is reported the same way as in a cold scan).
+    """
     cached = _arrays_from_cache(data, meta)
-    c_names = data["file_names"]
-    if (
-        len(c_names) == len(names)
-        and np.array_equal(c_names, np.array(names, dtype=c_names.dtype if len(c_names) else str))
-        and np.array_equal(data["file_sizes"], sizes)
-        and np.array_equal(data["file_mtimes"], mtimes)
-    ):
-        cached.issues.append(_CACHE_HIT)  # marker: nothing to save
-        return cached
-    old = {str(n): (int(s), int(m)) for n, s, m in zip(c_names, data["file_sizes"], data["file_mtimes"])}
-    unchanged = {n for n, s, m in zip(names, sizes.tolist(), mtimes.tolist()) if old.get(n) == (s, m)}
+    c_names = [str(n) for n in data["file_names"].tolist()]
+    if c_names == names and np.array_equal(data["file_sizes"], sizes) and np.array_equal(data["file_mtimes"], mtimes) and (sizes >= 0).all():
+        return cached, False
+    old = {n: (int(sz), int(mt)) for n, sz, mt in zip(c_names, data["file_sizes"].tolist(), data["file_mtimes"].tolist()) if sz >= 0}
+    unchanged = {n for n, sz, mt in zip(names, sizes.tolist(), mtimes.tolist()) if sz >= 0 and old.get(n) == (sz, mt)}
     if not unchanged:
         return None
     changed = [n for n in names if n not in unchanged]
-    keep_stems = {n[:-5] for n in unchanged}
-    rows = np.flatnonzero(np.isin(cached.stems, np.array(sorted(keep_stems), dtype=str)))
+    keep_stems = np.array(sorted(n[:-5] for n in unchanged), dtype=str)
+    rows = np.flatnonzero(np.isin(cached.stems, keep_stems))
     kept = _take_rows(cached, rows)
     kept.issues = [i for i in cached.issues if i.path is not None and os.path.basename(i.path) in unchanged]
-    fresh = _parse_all(anno_dir, changed, workers=workers, progress=progress, strict=strict)
+    fresh, f_sizes, f_mtimes = _parse_all(anno_dir, changed, workers=workers, progress=progress, strict=strict)
+    pos = {n: k for k, n in enumerate(names)}
+    for n, sz, mt in zip(changed, f_sizes.tolist(), f_mtimes.tolist()):
+        sizes[pos[n]], mtimes[pos[n]] = sz, mt
     log.info("%s: reused %d cached files, parsed %d changed or new", anno_dir, len(unchanged), len(changed))
-    return _dedupe_ids(_sorted_by_id(_concat([kept, fresh])), anno_dir)
+    return _dedupe_ids(_sorted_by_id(_concat([kept, fresh])), anno_dir), True

@@ -1,0 +1,138 @@
+"""The split scanner: same records as the one-file reader, all workers agree, the cache is right and
+incremental, and odd folders give clear errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import df2kit.io.scan as scan_mod
+from df2kit.errors import AnnotationError, DatasetError
+from df2kit.io import read_annotation, scan_split
+from df2kit.layout import NUM_LANDMARKS
+
+from .._factory import make_split
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "native"
+
+
+@pytest.fixture(scope="module")
+def split_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_split(tmp_path_factory.mktemp("ds"), 60, seed=3, images=False)
+
+
+def test_scan_equals_reading_each_file(split_dir: Path) -> None:
+    t = scan_split(split_dir, None, cache=False, workers=1)
+    files = sorted((split_dir / "annos").iterdir())
+    assert len(t) == len(files) and t.num_files == len(files) and not t.issues
+    for i, f in enumerate(files):
+        direct = read_annotation(f)
+        got = t[i]
+        assert got.image_id == direct.image_id and got.source == direct.source and got.pair_id == direct.pair_id
+        assert got.items == direct.items
+    assert t.num_items == sum(len(read_annotation(f).items) for f in files)
+
+
+def test_parallel_and_serial_scans_agree(split_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan_mod, "_MIN_CHUNK", 7)  # several jobs even for a small split: the pool path runs
+    a = scan_split(split_dir, None, cache=False, workers=1)
+    b = scan_split(split_dir, None, cache=False, workers=2)
+    for k, v in a._arrays().items():
+        assert np.array_equal(v, b._arrays()[k]), k
+
+
+def test_landmarks_294_and_select(split_dir: Path) -> None:
+    t = scan_split(split_dir, None, cache=False, workers=1)
+    g = t.landmarks_294()
+    assert g.shape == (t.num_items, NUM_LANDMARKS, 3)
+    for j in (0, 5, t.num_items - 1):
+        assert np.array_equal(g[j], t.item(j).landmarks_294)
+    rows = [5, 2, 9]
+    s = t.select(rows)
+    for k, r in enumerate(rows):
+        assert s[k].items == t[r].items and s[k].stem == t[r].stem
+
+
+def test_cache_hit_skips_parsing_and_incremental_reparses_only_changes(
+    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "validation"
+    shutil.copytree(split_dir, work)
+    cache = tmp_path / "cache"
+    first = scan_split(work, None, cache=cache, workers=1)
+    parsed: list[str] = []
+    real = scan_mod._parse_files
+
+    def spy(anno_dir, names):
+        parsed.extend(names)
+        return real(anno_dir, names)
+
+
+    monkeypatch.setattr(scan_mod, "_parse_files", spy)
+    second = scan_split(work, None, cache=cache, workers=1)
+    assert parsed == []  # served from the cache
+    for k, v in first._arrays().items():
+        assert np.array_equal(v, second._arrays()[k])
+    # change one file, add a broken one, delete one: only the changed and new files are parsed
+    target = work / "annos" / "000004.json"
+    data = target.read_bytes().replace(b'"pair_id":', b'"pair_id": 1000, "x_pair":', 1)
+    target.write_bytes(data)
+    os.utime(target, ns=(1, 1))
+    shutil.copy(FIXTURES / "truncated.json", work / "annos" / "000100.json")
+    (work / "annos" / "000007.json").unlink()
+    third = scan_split(work, None, cache=cache, workers=1)
+    assert sorted(parsed) == ["000004.json", "000100.json"]
+    fresh = scan_split(work, None, cache=False, workers=1)
+    for k, v in fresh._arrays().items():
+        assert np.array_equal(v, third._arrays()[k]), k
+    assert [i.to_dict() for i in third.issues] == [i.to_dict() for i in fresh.issues]
+    assert any(i.code == "json-invalid" for i in third.issues)
+    assert "000007" not in third.stems
+
+
+def test_corrupt_cache_is_rebuilt(split_dir: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    scan_split(split_dir, None, cache=cache, workers=1)
+    for f in cache.iterdir():
+        f.write_bytes(b"garbage")
+    t = scan_split(split_dir, None, cache=cache, workers=1)
+    assert len(t) == 60
+
+
+def test_strict_scan_raises_first_error(tmp_path: Path) -> None:
+    d = tmp_path / "train" / "annos"
+    d.mkdir(parents=True)
+    shutil.copy(FIXTURES / "good.json", d / "000001.json")
+    shutil.copy(FIXTURES / "landmark_visibility_3.json", d / "000002.json")
+    with pytest.raises(AnnotationError, match=r"000002.json: item1.landmarks\[8\]: expected visibility"):
+        scan_split(tmp_path, "train", strict=True, cache=False)
+    t = scan_split(tmp_path, "train", cache=False)
+    assert len(t) == 2 and t.num_items == 3  # lenient: the broken item is skipped, the rest kept
+
+
+def test_odd_folders(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="no such folder"):
+        scan_split(tmp_path / "nope", "train")
+    (tmp_path / "test" / "image").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="labels are withheld"):
+        scan_split(tmp_path, "test")
+    (tmp_path / "elsewhere").mkdir()
+    with pytest.raises(DatasetError, match="expected a DeepFashion2 split folder"):
+        scan_split(tmp_path / "elsewhere", "train")
+
+
+def test_bad_names_loops_and_duplicates(tmp_path: Path) -> None:
+    d = tmp_path / "validation" / "annos"
+    d.mkdir(parents=True)
+    shutil.copy(FIXTURES / "good.json", d / "000001.json")
+    shutil.copy(FIXTURES / "good.json", d / "1.json")  # same image id as 000001
+    shutil.copy(FIXTURES / "good.json", d / "cat.json")
+    os.symlink(d / "loop.json", d / "loop.json")  # a symlink loop
+    t = scan_split(tmp_path, "validation", cache=False, workers=1)
+    codes = sorted(i.code for i in t.issues)
+    assert codes == ["bad-file-name", "duplicate-image-id", "unreadable-file"]
+    assert len(t) == 1 and t.num_files == 4
