@@ -16,15 +16,15 @@ from .config import LossWeights, TrainConfig, build_config, load_config_file
 
 __all__ = [
     "LossWeights",
+    "PredictSummary",
     "TrainConfig",
+    "TrainSummary",
     "build_config",
     "load_config_file",
-    "train",
-    "predict",
-    "PredictSummary",
-    "TrainSummary",
-    "read_summary",
     "load_model",
+    "predict",
+    "read_summary",
+    "train",
 ]
 
 _LAZY = {

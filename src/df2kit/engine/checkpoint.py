@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..models.match_rcnn import MatchRCNN
 from .config import TrainConfig
 
-__all__ = ["save_checkpoint", "read_checkpoint", "load_model", "CHECKPOINT_FORMAT", "CHECKPOINT_NAME"]
+__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "load_model", "read_checkpoint", "save_checkpoint"]
 
 CHECKPOINT_FORMAT = "df2kit-match-rcnn"
 CHECKPOINT_NAME = "checkpoint.pt"

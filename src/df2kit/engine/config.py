@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..models.config import MODEL_PRESETS, ModelConfig, from_dict
 
-__all__ = ["TrainConfig", "LossWeights", "build_config", "load_config_file", "TRAIN_PRESETS"]
+__all__ = ["TRAIN_PRESETS", "LossWeights", "TrainConfig", "build_config", "load_config_file"]
 
 
 def _f(default: Any, help: str) -> Any:

@@ -11,9 +11,10 @@ item's landmarks are permuted with its category's flip pairs (``Category.flip_in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from ..layout import CATEGORIES
 from ..models.heads import MAX_K
 from ..structures.polygons import repair_polygons
 
-__all__ = ["TrainDataset", "ImageDataset", "flip_landmarks", "collate", "load_rgb"]
+__all__ = ["ImageDataset", "TrainDataset", "collate", "flip_landmarks", "load_rgb"]
 
 _FLIP = {c.id: c.flip_index for c in CATEGORIES}
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import orjson
@@ -20,10 +21,11 @@ from .._atomic import atomic_open
 from .._progress import progress_bar
 from ..layout import NUM_LANDMARKS, NUM_LANDMARKS_BY_ID, OFFSET_BY_ID
 from ..models.heads import ranking_vectors
+from ..structures.masks import encode_mask
 from . import _pending
 from .data import ImageDataset, check_batch, collate
 
-__all__ = ["Detections", "run_inference", "result_entries", "ResultsWriter", "RetrievalCollector", "resolve_device", "autocast"]
+__all__ = ["Detections", "ResultsWriter", "RetrievalCollector", "autocast", "resolve_device", "result_entries", "run_inference"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -136,7 +138,7 @@ def result_entries(d: Detections) -> list[dict[str, Any]]:
                 "bbox": [round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
                 "score": round(float(d.scores[k]), 5),
                 "keypoints": kp.ravel().tolist(),
-                "segmentation": _pending.encode_mask(d.masks[k]),
+                "segmentation": encode_mask(d.masks[k]),
             }
         )
     return out

@@ -35,7 +35,7 @@ from .checkpoint import load_model
 from .data import ImageDataset
 from .inference import ResultsWriter, RetrievalCollector, resolve_device, result_entries, run_inference
 
-__all__ = ["predict", "PredictSummary", "find_images"]
+__all__ = ["PredictSummary", "find_images", "predict"]
 
 log = logging.getLogger(__name__)
 

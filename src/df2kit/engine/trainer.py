@@ -40,16 +40,16 @@ from .._atomic import atomic_write_bytes
 from .._progress import progress_bar
 from .._table import format_table
 from ..errors import ConfigError, DF2Error
+from ..formats.pairs import PairBatchSampler
 from ..io.scan import scan_split
 from ..models.match_rcnn import LOSS_NAMES, MatchRCNN
 from ..models.weights import load_weights
-from . import _pending
 from .checkpoint import CHECKPOINT_NAME, read_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import TrainDataset, check_batch, collate
 from .inference import amp_dtype, autocast, resolve_device
 
-__all__ = ["train", "TrainSummary", "read_summary", "TrainingError"]
+__all__ = ["TrainSummary", "TrainingError", "read_summary", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ def _train(config: TrainConfig, d: _Dist, *, progress: bool) -> Path:
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = _build_optimizer(config, params)
-    sampler = _pending.pair_batch_sampler(
+    sampler = PairBatchSampler(
         table, config.pairs_per_batch, seed=config.seed, shuffle=True, drop_last=False, num_replicas=d.world, rank=d.rank
     )
     batches = len(sampler)
@@ -335,8 +335,8 @@ def _train(config: TrainConfig, d: _Dist, *, progress: bool) -> Path:
                         t_win = time.perf_counter()
                 bar.update(1)
                 bar.set_postfix_str(
-                    f"loss {float(total):.3f} lm {float(losses['loss_landmark']):.2f} "
-                    f"match {float(losses['loss_match']):.3f} "
+                    f"loss {float(vals[len(LOSS_NAMES)]):.3f} lm {float(vals[LOSS_NAMES.index('loss_landmark')]):.2f} "
+                    f"match {float(vals[LOSS_NAMES.index('loss_match')]):.3f} "
                     f"{float(sums[-2]) * d.world / max(time.perf_counter() - t_epoch, 1e-9):.1f} img/s"
                 )
         finally:
@@ -420,11 +420,13 @@ def _loss_record(
 
 
 def _param_spread(model: torch.nn.Module, d: _Dist) -> float:
-    """Largest absolute difference of any weight between this process and process 0 (all processes)."""
+    """Largest absolute difference of any parameter between this process and process 0 (all processes).
+
+    Buffers (batch-norm running statistics) are left out: DDP copies process 0's into the others before
+    each forward pass, so after the last one they differ by design, and checkpoints hold process 0's.
+    """
     worst = torch.zeros(1, dtype=torch.float64)
-    for p in model.state_dict().values():
-        if not torch.is_floating_point(p):
-            continue
+    for p in model.parameters():
         ref = p.detach().clone()
         dist.broadcast(ref, 0)
         worst = torch.maximum(worst, (p.detach() - ref).abs().max().double().cpu().reshape(1))

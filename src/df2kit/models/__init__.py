@@ -16,7 +16,7 @@ from typing import Any
 
 from .config import BACKBONES, PRESETS, ModelConfig
 
-__all__ = ["BACKBONES", "PRESETS", "ModelConfig", "MatchRCNN", "plain_mask_rcnn", "load_weights", "LOSS_NAMES"]
+__all__ = ["BACKBONES", "LOSS_NAMES", "PRESETS", "MatchRCNN", "ModelConfig", "load_weights", "plain_mask_rcnn"]
 
 _LAZY = {
     "MatchRCNN": "match_rcnn",

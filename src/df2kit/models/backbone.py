@@ -26,7 +26,7 @@ from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 from ..errors import ConfigError
 from .config import ModelConfig
 
-__all__ = ["build_backbone", "load_state_file", "feature_names"]
+__all__ = ["build_backbone", "feature_names", "load_state_file"]
 
 log = logging.getLogger(__name__)
 

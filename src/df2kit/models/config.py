@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["ModelConfig", "BACKBONES", "PRESETS", "MODEL_PRESETS"]
+__all__ = ["BACKBONES", "MODEL_PRESETS", "PRESETS", "ModelConfig"]
 
 #: Backbones df2kit can build (torchvision architectures, random or local-file weights).
 BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v3_large")

@@ -33,13 +33,13 @@ from ..layout import NUM_LANDMARKS, NUM_LANDMARKS_BY_ID, OFFSET_BY_ID
 __all__ = [
     "MAX_K",
     "LandmarkHead",
-    "SlicedHeatmapPredictor",
-    "channel_valid",
-    "landmark_targets",
-    "landmark_loss",
-    "decode_heatmaps",
     "MatchingHead",
     "PairHead",
+    "SlicedHeatmapPredictor",
+    "channel_valid",
+    "decode_heatmaps",
+    "landmark_loss",
+    "landmark_targets",
     "match_loss",
     "ranking_vectors",
 ]

@@ -49,7 +49,7 @@ from .heads import (
     match_loss,
 )
 
-__all__ = ["MatchRCNN", "MatchRoIHeads", "plain_mask_rcnn", "LOSS_NAMES"]
+__all__ = ["LOSS_NAMES", "MatchRCNN", "MatchRoIHeads", "plain_mask_rcnn"]
 
 #: The losses the model returns in training mode, in logging order.
 LOSS_NAMES = (

@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import ConfigError
 from .backbone import load_state_file
 
-__all__ = ["load_weights", "WeightsReport"]
+__all__ = ["WeightsReport", "load_weights"]
 
 log = logging.getLogger(__name__)
 

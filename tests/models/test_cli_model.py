@@ -1,0 +1,85 @@
+"""The train and predict commands: help without torch, settings errors as usage errors (exit 2), a missing
+model stack as one line, and a whole run from the command line that learns (slow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from df2kit.cli.main import main
+
+from .conftest import TINY
+
+pytestmark = pytest.mark.model
+
+
+def _run_py(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_help_needs_no_torch_and_says_how_to_get_weights() -> None:
+    done = _run_py(
+        "import sys\n"
+        "from df2kit.cli.main import main\n"
+        "try:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('TORCH', 'torch' in sys.modules)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "TORCH False" in out
+    assert "--backbone-weights" in out and "resnet50-0676ba61.pth" in out
+    assert "maskrcnn_resnet50_fpn_coco" in out and "torchrun --nproc_per_node" in out
+    assert "--loss-landmark" in out and "--min-size" in out and "(paper: 12; small: 8)" in out
+
+
+def test_missing_torch_is_one_line(tmp_path) -> None:
+    done = _run_py(
+        "import sys\nsys.modules['torch'] = None\n"
+        "from df2kit.cli.main import main\n"
+        f"sys.exit(main(['train', {str(tmp_path)!r}, '--out', {str(tmp_path / 'r')!r}]))\n"
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0
+    assert "needs torch and torchvision" in done.stderr and "pip install 'df2kit[model]'" in done.stderr
+
+
+def test_bad_settings_exit_2(tmp_path, capsys) -> None:
+    (tmp_path / "c.toml").write_text("[model]\nbackbone = 'vgg16'\n")
+    assert main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--config", str(tmp_path / "c.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "backbone: expected one of" in err and err.count("\n") == 1
+    assert main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--epochs", "zero"]) == 2
+    assert main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--config", str(tmp_path / "none.yaml")]) == 2
+
+
+def _flags(over: dict) -> list[str]:
+    out = []
+    for k, v in over.items():
+        name = k.split(".", 1)[-1].replace("_", "-")
+        out += [f"--{name}", ",".join(map(str, v)) if isinstance(v, tuple) else str(v)]
+    return out
+
+
+@pytest.mark.slow
+def test_a_short_run_learns(tmp_path) -> None:
+    """Train the small model for a few minutes of one core on synthetic data and score the validation split."""
+    pytest.importorskip("torch")
+    evaluation = pytest.importorskip("df2kit.evaluation")
+    if not hasattr(evaluation, "evaluate"):
+        pytest.skip("df2kit.evaluation.evaluate has not landed yet")
+    from df2kit.synth import synthesize
+
+    root = tmp_path / "synth"
+    synthesize(root, train=160, validation=40, seed=5, size=160, workers=1)
+    run = tmp_path / "run"
+    over = {**TINY, "model.min_size": 128, "model.max_size": 128, "pairs_per_batch": 4, "log_every": 5}
+    code = main(["-q", "train", str(root), "--out", str(run), "--preset", "small", *_flags(over), "--epochs", "6"])
+    assert code == 0
+    summary = json.loads((run / "summary.json").read_text())
+    box = summary["evaluation"]["detection"]
+    assert box["AP50"] >= 0.15, summary["evaluation"]
+    assert os.path.exists(run / "eval" / "results.json") and os.path.exists(run / "eval" / "retrieval_results.json")
