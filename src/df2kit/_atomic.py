@@ -15,6 +15,12 @@ from typing import IO, Iterator
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_open"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb", **kwargs: object) -> Iterator[IO]:  # type: ignore[type-arg]
     """Open a temporary file beside ``path``; on clean exit rename it to ``path``, on error remove it."""
@@ -22,6 +28,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb", **kwargs: object
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, mode, **kwargs) as f:  # type: ignore[call-overload]
             yield f
             f.flush()

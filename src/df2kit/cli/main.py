@@ -18,8 +18,11 @@ from ..errors import DF2Error
 COMMANDS = (
     "validate",
     "stats",
-    "evaluate",
     "synth",
+    "convert",
+    "pairs",
+    "evaluate",
+    "retrieve",
     "train",
     "predict",
 )

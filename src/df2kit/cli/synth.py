@@ -15,8 +15,9 @@ dataset's frequencies, landmarks where the definition figure puts them, masks, o
 and consumer images grouped by pair_id with styled identities for retrieval, and the scale /
 occlusion / zoom-in / viewpoint attributes measured from what was drawn.
 
-The output is the same for a seed whatever --workers is. --no-images writes annotations only
-(fast, for scale tests of the readers; `df2kit validate --no-images` checks them)."""
+The output is the same for a seed whatever --workers is, and passes `df2kit validate` with no
+error (--quirks adds warnings only). --no-images writes annotations only, the same ones: fast,
+for scale tests of the readers (`df2kit stats`); validate expects the images too."""
 EXAMPLES = """\
 df2kit synth out/df2-synth --train 2000 --validation 500 --test 200
 df2kit synth out/big --train 300000 --no-images --seed 1
@@ -47,9 +48,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--validation", type=_count, default=0, metavar="N", help="validation images (default 0)")
     p.add_argument("--test", type=_count, default=0, metavar="N", help="test images, no annotations (default 0)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument("--size", type=_size, default=512, metavar="PX", help="long side of every image in pixels (default 512)")
+    p.add_argument(
+        "--size", type=_size, default=512, metavar="PX", help="long side of every image in pixels (default 512)"
+    )
     p.add_argument("--no-images", action="store_true", help="write annotations only")
-    p.add_argument("--quirks", action="store_true", help="add the real files' oddities (all of them give warnings only)")
+    p.add_argument(
+        "--quirks", action="store_true", help="add the real files' oddities (all of them give warnings only)"
+    )
     add_workers(p)
     add_json(p)
 

@@ -37,15 +37,19 @@ Replica ``rank`` takes batches ``rank, rank + num_replicas, ...`` of the epoch.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any
 
 import numpy as np
+import orjson
 
+from .._atomic import atomic_open
 from ..errors import DatasetError
 from ..io.scan import SplitTable, _ragged_index
 
-__all__ = ["PositivePairs", "positive_pairs", "PairBatchSampler"]
+__all__ = ["PairBatchSampler", "PositivePairs", "positive_pairs", "write_positive_pairs"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +83,7 @@ class PositivePairs:
 
 def positive_pairs(table: SplitTable) -> PositivePairs:
     """Every shop item x user item with the same ``pair_id`` and the same ``style > 0``."""
-    keys, group, shop_n, user_n = table.style_identities()
+    keys, group, _, user_n = table.style_identities()
     src = table.item_source
     shop = np.flatnonzero((group >= 0) & (src == 0))
     user = np.flatnonzero((group >= 0) & (src == 1))
@@ -100,6 +104,51 @@ def positive_pairs(table: SplitTable) -> PositivePairs:
         pair_id=keys[g, 0].astype(np.int64) if len(g) else np.zeros(0, np.int64),
         style=keys[g, 1].astype(np.int64) if len(g) else np.zeros(0, np.int64),
     )
+
+
+def _box(b: np.ndarray) -> list[int | float]:
+    return [int(v) if float(v).is_integer() else float(v) for v in b.tolist()]
+
+
+def write_positive_pairs(table: SplitTable, pairs: PositivePairs, path: str | os.PathLike[str]) -> int:
+    """Write the pairs as JSON lines (one pair per line, in the pairs' order); returns the line count.
+
+    Each line: ``pair_id``, ``style``, then for ``shop`` and ``user`` each: ``*_image_id``, ``*_item`` (the
+    item key in the annotation file, ``item2``), ``*_category_id`` and ``*_bbox`` ([x1, y1, x2, y2]), e.g.::
+
+        {"pair_id":7,"style":1,"shop_image_id":12,"shop_item":"item1","shop_category_id":1,
+         "shop_bbox":[10,20,200,300],"user_image_id":15,"user_item":"item2","user_category_id":1,
+         "user_bbox":[5,8,150,260]}
+
+    Read it with ``[json.loads(line) for line in open(path)]`` or ``pandas.read_json(path, lines=True)``.
+    The file is written under a temporary name and renamed when complete.
+    """
+    ids = table.image_id
+    keys = table.item_key
+    cats = table.category_id
+    boxes = table.bbox_xyxy
+    step = 50_000
+    with atomic_open(path, "wb") as f:
+        for lo in range(0, len(pairs), step):
+            hi = min(lo + step, len(pairs))
+            lines = []
+            for k in range(lo, hi):
+                s, u = int(pairs.shop_item[k]), int(pairs.user_item[k])
+                rec: dict[str, Any] = {
+                    "pair_id": int(pairs.pair_id[k]),
+                    "style": int(pairs.style[k]),
+                    "shop_image_id": int(ids[pairs.shop_image[k]]),
+                    "shop_item": str(keys[s]),
+                    "shop_category_id": int(cats[s]),
+                    "shop_bbox": _box(boxes[s]),
+                    "user_image_id": int(ids[pairs.user_image[k]]),
+                    "user_item": str(keys[u]),
+                    "user_category_id": int(cats[u]),
+                    "user_bbox": _box(boxes[u]),
+                }
+                lines.append(orjson.dumps(rec))
+            f.write(b"\n".join(lines) + b"\n")
+    return len(pairs)
 
 
 def _fallback_couples(table: SplitTable) -> np.ndarray:

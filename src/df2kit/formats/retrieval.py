@@ -18,6 +18,7 @@ per-subset scores) and ``cls`` on gallery items.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,6 +184,10 @@ def load_retrieval_ground_truth(
     else:
         gp = Path(gallery_path) if gallery_path is not None else qp.with_name(GALLERY_FILE)
     qs, gs = _load_list(qp), _load_list(gp)
+    fast = _fast_columns(qs, gs)
+    if fast is not None:
+        return fast
+    # slow path: find and name the first bad record
     q_cols: dict[str, list[Any]] = {k: [] for k in ("img", "box", "cls", "style", "pair", "attrs")}
     for i, r in enumerate(qs):
         q_cols["img"].append(_int_field(r, "query_image_id", qp, i, lo=0))
@@ -211,4 +216,65 @@ def load_retrieval_ground_truth(
         gallery_style=np.array(g_cols["style"], dtype=np.int64),
         gallery_pair_id=np.array(g_cols["pair"], dtype=np.int64),
         gallery_category=np.array(g_cols["cls"], dtype=np.int64),
+    )
+
+
+def _int_column(recs: list[Any], key: str, default: int | None = None) -> np.ndarray:
+    col = [r[key] for r in recs] if default is None else [r.get(key, default) for r in recs]
+    if not set(map(type, col)) <= {int}:
+        raise TypeError(key)
+    return np.array(col, dtype=np.int64)
+
+
+def _box_column(recs: list[Any]) -> np.ndarray:
+    boxes = [r["bbox"] for r in recs]
+    if not set(map(type, boxes)) <= {list} or not set(map(len, boxes)) <= {4}:
+        raise TypeError("bbox")
+    if not set(map(type, itertools.chain.from_iterable(boxes))) <= {int, float}:
+        raise TypeError("bbox")
+    arr = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+    if not np.isfinite(arr).all():
+        raise ValueError("bbox")
+    return arr
+
+
+def _fast_columns(qs: list[Any], gs: list[Any]) -> RetrievalGroundTruth | None:
+    """Columns of two well-formed files in bulk; None when anything is off (the caller names it)."""
+    try:
+        if not set(map(type, qs)) <= {dict} or not set(map(type, gs)) <= {dict}:
+            return None
+        q_img, q_cls = _int_column(qs, "query_image_id"), _int_column(qs, "cls")
+        q_style, q_pair = _int_column(qs, "style"), _int_column(qs, "pair_id")
+        q_box = _box_column(qs)
+        attrs = []
+        for a in ATTRIBUTES:
+            try:
+                attrs.append(_int_column(qs, a, 0))
+            except TypeError:
+                attrs.append(np.array([v if type(v) is int else 0 for v in (r.get(a, 0) for r in qs)], dtype=np.int64))
+        g_img, g_style, g_pair = _int_column(gs, "gallery_image_id"), _int_column(gs, "style"), _int_column(gs, "pair_id")
+        g_box = _box_column(gs)
+        try:
+            g_cls = _int_column(gs, "cls", 0)
+        except TypeError:
+            g_cls = np.array([v if type(v) is int else 0 for v in (r.get("cls", 0) for r in gs)], dtype=np.int64)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if (
+        (q_img < 0).any() or (q_cls < 1).any() or (q_cls > NUM_CATEGORIES).any() or (q_style < 0).any()
+        or (g_img < 0).any() or (g_style < 0).any()
+    ):
+        return None
+    return RetrievalGroundTruth(
+        query_image_id=q_img,
+        query_bbox_xyxy=q_box,
+        query_category=q_cls,
+        query_style=q_style,
+        query_pair_id=q_pair,
+        query_attributes=np.stack(attrs, axis=1) if len(qs) else np.zeros((0, 4), np.int64),
+        gallery_image_id=g_img,
+        gallery_bbox_xyxy=g_box,
+        gallery_style=g_style,
+        gallery_pair_id=g_pair,
+        gallery_category=g_cls,
     )

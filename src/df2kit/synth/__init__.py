@@ -4,7 +4,7 @@
 >>> summary = synthesize("out/df2-synth", train=2000, validation=500, test=200, seed=0)   # doctest: +SKIP
 >>> print(summary.format())                                                               # doctest: +SKIP
 >>> image, annotation = generate_image(seed=1, source="shop", category=8, size=256)
->>> annotation.items[0].category.dataset_name in {"trousers", "short sleeve top", "long sleeve top", "vest", "sling"}
+>>> any(item.category.dataset_name == "trousers" for item in annotation.items)
 True
 
 Modules: :mod:`~df2kit.synth.templates` (garment shapes around each category's landmarks),

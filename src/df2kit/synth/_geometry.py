@@ -25,16 +25,16 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "smooth_contour",
-    "smooth_polyline",
     "apply_homography",
     "clip_halfplane",
     "clip_to_rect",
-    "subtract_strip",
-    "points_in_polygon",
     "distance_to_boundary",
-    "signed_area",
     "is_simple",
+    "points_in_polygon",
+    "signed_area",
+    "smooth_contour",
+    "smooth_polyline",
+    "subtract_strip",
 ]
 
 
@@ -64,14 +64,20 @@ def smooth_contour(ctrl: np.ndarray, corner: np.ndarray, samples: int = 4, tensi
     sampled ``samples`` times, so the index rule holds everywhere.
     """
     p = np.asarray(ctrl, dtype=np.float64)
-    nxt = np.roll(p, -1, axis=0)
-    prv = np.roll(p, 1, axis=0)
+    nxt = np.concatenate([p[1:], p[:1]])
+    prv = np.concatenate([p[-1:], p[:-1]])
     tan = (nxt - prv) * tension
+    # no loops between close points: a tangent is never longer than the shorter of its two segments
+    seg_next = np.hypot(*(nxt - p).T)
+    seg_prev = np.hypot(*(p - prv).T)
+    limit = np.minimum(seg_next, seg_prev)
+    norm = np.hypot(*tan.T)
+    tan = tan * np.minimum(1.0, limit / np.maximum(norm, 1e-12))[:, None]
     c = np.asarray(corner, dtype=bool)
     # at a corner the outgoing tangent follows the chord to the next point, the incoming one the chord from
     # the previous point; a zero tangent at the corner gives the same straight look at lower cost
     t_out = np.where(c[:, None], 0.0, tan)
-    t_in = np.roll(t_out, -1, axis=0)
+    t_in = np.concatenate([t_out[1:], t_out[:1]])
     # clamp smooth tangents where a neighbour is a corner, so curves do not overshoot into the corner
     return _hermite(p, t_out, t_in, nxt, samples)
 
@@ -103,7 +109,9 @@ def apply_homography(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def signed_area(poly: np.ndarray) -> float:
     """Shoelace area, positive for counter-clockwise in a y-up frame (clockwise on screen)."""
     x, y = poly[:, 0], poly[:, 1]
-    return float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0
+    if len(x) < 3:
+        return 0.0
+    return float(x[:-1] @ y[1:] - y[:-1] @ x[1:] + x[-1] * y[0] - y[-1] * x[0]) / 2.0
 
 
 def clip_halfplane(poly: np.ndarray, normal: np.ndarray, offset: float) -> list[np.ndarray]:
@@ -217,9 +225,18 @@ def points_in_polygon(pts: np.ndarray, poly: np.ndarray) -> np.ndarray:
     pts = np.asarray(pts, dtype=np.float64)
     if len(pts) == 0 or len(poly) < 3:
         return np.zeros(len(pts), dtype=bool)
+    lo, hi = poly.min(axis=0), poly.max(axis=0)
+    cand = (pts[:, 0] >= lo[0]) & (pts[:, 0] <= hi[0]) & (pts[:, 1] >= lo[1]) & (pts[:, 1] <= hi[1])
+    if not cand.any():
+        return cand
+    if not cand.all():
+        out = np.zeros(len(pts), dtype=bool)
+        out[cand] = points_in_polygon(pts[cand], poly)
+        return out
     x, y = pts[:, 0:1], pts[:, 1:2]
+    nxt = np.concatenate([poly[1:], poly[:1]])
     x1, y1 = poly[:, 0][None, :], poly[:, 1][None, :]
-    x2, y2 = np.roll(poly[:, 0], -1)[None, :], np.roll(poly[:, 1], -1)[None, :]
+    x2, y2 = nxt[:, 0][None, :], nxt[:, 1][None, :]
     cond = (y1 > y) != (y2 > y)
     dy = np.where(cond, y2 - y1, 1.0)
     xint = (x2 - x1) * (y - y1) / dy + x1

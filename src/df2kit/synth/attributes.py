@@ -11,7 +11,7 @@ generator's own output so that the level shares come out as in the DeepFashion2 
 (scale 26/50/24 %, occlusion 47/47/6 %, zoom-in 67/21/12 %; viewpoint 7/78/15 % comes from how often each
 view is rendered); ``tests/synth`` checks the shares on a few thousand items.
 
->>> scale_level(0.01), scale_level(0.2), scale_level(0.6)
+>>> scale_level(0.01), scale_level(0.1), scale_level(0.6)
 (1, 2, 3)
 >>> zoom_level(0.0), occlusion_level(0.9)
 (1, 3)
@@ -20,21 +20,21 @@ view is rendered); ``tests/synth`` checks the shares on a few thousand items.
 from __future__ import annotations
 
 __all__ = [
-    "SCALE_THRESHOLDS",
     "OCCLUSION_THRESHOLDS",
-    "ZOOM_THRESHOLDS",
-    "scale_level",
-    "occlusion_level",
-    "zoom_level",
+    "SCALE_THRESHOLDS",
     "VIEW_FLAT",
     "VIEW_FRONT",
     "VIEW_SIDE_OR_BACK",
+    "ZOOM_THRESHOLDS",
+    "occlusion_level",
+    "scale_level",
+    "zoom_level",
 ]
 
 #: Visible mask area / image area: below the first -> small (1), below the second -> moderate (2), else large.
-SCALE_THRESHOLDS = (0.06, 0.28)
+SCALE_THRESHOLDS = (0.077, 0.20)
 #: Covered share of the in-image silhouette: below the first -> slight (1), below the second -> medium, else heavy.
-OCCLUSION_THRESHOLDS = (0.035, 0.40)
+OCCLUSION_THRESHOLDS = (0.03, 0.50)
 #: Share of the silhouette outside the image: below the first -> none (1), below the second -> medium, else large.
 ZOOM_THRESHOLDS = (0.02, 0.30)
 

@@ -22,9 +22,10 @@ from __future__ import annotations
 import io
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -35,28 +36,28 @@ from .._table import format_table
 from ..errors import DF2Error
 from ..io.native import write_annotation
 from ..io.scan import _cpu_count, _mp_context
-from ..layout import CATEGORIES, Category
+from ..layout import Category
 from ..structures.records import ImageAnnotation
 from .identity import FAMILIES_PER_CATEGORY, Identity, product_identity, style_variant
-from .scene import ImageSpec, SceneResult, ShownItem, render_scene
+from .scene import QUIRKS, ImageSpec, SceneResult, ShownItem, render_scene
 from .templates import BOTTOMS, DRESSES, OUTWEAR, TOPS
 
-__all__ = ["SynthSummary", "SplitSummary", "synthesize", "plan_split", "generate_image", "render_spec", "SPLIT_NAMES"]
+__all__ = ["SPLIT_NAMES", "SplitSummary", "SynthSummary", "generate_image", "plan_split", "render_spec", "synthesize"]
 
 SPLIT_NAMES = ("train", "validation", "test")
 
-#: Items per category in the DeepFashion2 README's Figure 3 (thousands, read off the bar chart): the shape
-#: the generator's category frequencies follow.
-TARGET_CATEGORY_COUNTS = {
-    1: 189.0, 2: 94.0, 3: 5.0, 4: 37.0, 5: 42.0, 6: 8.0, 7: 91.0, 8: 146.0, 9: 82.0, 10: 46.0, 11: 24.0, 12: 48.0, 13: 19.0,
-}  # fmt: skip
 #: How often each category is a pair's product. Companions (style 0) fill outfits, so these are not the
-#: target frequencies themselves; they were fitted so the item frequencies come out as in the figure.
-PRODUCT_WEIGHTS = dict(TARGET_CATEGORY_COUNTS)
+#: target frequencies (``_targets.CATEGORY_COUNTS``) themselves; they were fitted so that the item
+#: frequencies come out as in the README's Figure 3.
+PRODUCT_WEIGHTS: dict[int, float] = {
+    1: 186.0, 2: 94.0, 3: 5.5, 4: 41.0, 5: 43.0, 6: 7.0, 7: 79.0, 8: 121.0, 9: 71.0, 10: 80.0, 11: 34.0, 12: 89.0, 13: 35.0,
+}  # fmt: skip
 
 _P_STYLES = (0.72, 0.22, 0.06)
 _P_SECOND_PRODUCT = 0.12
 _SPLIT_CODE = {"train": 11, "validation": 22, "test": 33}
+# item-level quirks: (name, image index mod 30 that always gets it, probability for any other image)
+_ITEM_QUIRKS = (("degenerate-polygon", 3, 0.012), ("no-landmarks", 11, 0.015), ("closed-polygons", 19, 0.03))
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,10 @@ class SynthSummary:
         return asdict(self)
 
     def format(self) -> str:
-        rows = [(s.split, s.images, s.annotations, s.items, s.pair_ids, f"{s.first_stem}..{s.last_stem}") for s in self.splits]
+        rows = [
+            (s.split, s.images, s.annotations, s.items, s.pair_ids, f"{s.first_stem}..{s.last_stem}")
+            for s in self.splits
+        ]
         head = f"{self.root}: seed {self.seed}, {self.size} px, {'images and annotations' if self.images_written else 'annotations only'}"
         if self.quirks:
             head += ", with real-data quirks"
@@ -114,6 +118,24 @@ def _companion_category(first: Category, rng: np.random.Generator) -> Category:
     return cats[int(rng.choice(len(cats), p=p))]
 
 
+def _side_styles(rng: np.random.Generator, n_styles: int, k: int) -> list[int]:
+    """Styles of one side's k images: every style once, then random ones, shuffled."""
+    s = list(range(1, n_styles + 1))
+    s += [int(x) for x in rng.integers(1, n_styles + 1, max(0, k - n_styles))]
+    s = s[:k]
+    rng.shuffle(s)
+    return s
+
+
+def _with_second(rng: np.random.Generator, has_second: bool, k: int) -> list[bool]:
+    """Which of one side's k images also show the second product (at least one does)."""
+    if not has_second or k == 0:
+        return [False] * k
+    flags = [bool(rng.random() < 0.5) for _ in range(k)]
+    flags[int(rng.integers(k))] = True
+    return flags
+
+
 def plan_split(split: str, n: int, *, seed: int = 0, size: int = 512, quirks: bool = False) -> list[ImageSpec]:
     """Every image of a split, decided: stem, pair_id, source, seed, products shown (module docstring)."""
     if n <= 0:
@@ -122,6 +144,7 @@ def plan_split(split: str, n: int, *, seed: int = 0, size: int = 512, quirks: bo
     rng = np.random.default_rng([int(seed), code, 0])
     cats, p_cat = _weights(PRODUCT_WEIGHTS)
     specs: list[ImageSpec] = []
+    made = np.zeros(len(cats))
     number = 0
     pair_id = 0
     while len(specs) < n:
@@ -132,7 +155,11 @@ def plan_split(split: str, n: int, *, seed: int = 0, size: int = 512, quirks: bo
         if n_user + n_shop > left:
             n_user = max(1, left // 2) if left >= 2 else 0
             n_shop = left - n_user
-        cat = cats[int(rng.choice(len(cats), p=p_cat))]
+        # products by quota with a random nudge: the category mix holds even in a small split
+        score = p_cat * pair_id - made + rng.uniform(0.0, 1.2, len(cats))
+        ci = int(np.argmax(score))
+        made[ci] += 1
+        cat = cats[ci]
         family = int(rng.integers(FAMILIES_PER_CATEGORY))
         first = product_identity(cat, family, int(rng.integers(2**31)))
         n_styles = int(rng.choice(3, p=_P_STYLES)) + 1
@@ -144,35 +171,28 @@ def plan_split(split: str, n: int, *, seed: int = 0, size: int = 512, quirks: bo
             second = product_identity(c2, int(rng.integers(FAMILIES_PER_CATEGORY)), int(rng.integers(2**31)))
         paired = n_user >= 1 and n_shop >= 1
 
-        def side_styles(k: int) -> list[int]:
-            s = list(range(1, n_styles + 1))
-            s += [int(x) for x in rng.integers(1, n_styles + 1, max(0, k - n_styles))]
-            s = s[:k]
-            rng.shuffle(s)
-            return s
-
-        user_styles = side_styles(n_user)
-        shop_styles = side_styles(n_shop)
-
-        def with_second(k: int) -> list[bool]:
-            if second is None or k == 0:
-                return [False] * k
-            flags = [bool(rng.random() < 0.5) for _ in range(k)]
-            flags[int(rng.integers(k))] = True
-            return flags
-
-        user_second = with_second(n_user)
-        shop_second = with_second(n_shop)
+        user_styles = _side_styles(rng, n_styles, n_user)
+        shop_styles = _side_styles(rng, n_styles, n_shop)
+        user_second = _with_second(rng, second is not None, n_user)
+        shop_second = _with_second(rng, second is not None, n_shop)
         for source, styles, seconds in (("user", user_styles, user_second), ("shop", shop_styles, shop_second)):
             for st, sec in zip(styles, seconds):
                 number += 1
-                if quirks and rng.random() < 0.02:
+                k = len(specs)
+                if quirks and k > 0 and (k == 5 or rng.random() < 0.02):
                     number += int(rng.integers(1, 4))  # gaps in the numbering, as in the released files
+                image_quirks: tuple[str, ...] = ()
+                if quirks:
+                    # every kind shows up early (small splits have them all), then now and then
+                    extra = [q for q, at, p in _ITEM_QUIRKS if k % 30 == at or rng.random() < p]
+                    image_quirks = ("border", *extra)
                 shown = [ShownItem(looks[st - 1], st if paired else 0)]
                 if sec and second is not None:
                     shown.append(ShownItem(second, n_styles + 1))
                 img_seed = int(np.random.default_rng([int(seed), code, pair_id, number]).integers(2**62))
-                specs.append(ImageSpec(f"{number:06d}", pair_id, source, img_seed, tuple(shown), int(size), bool(quirks)))
+                specs.append(
+                    ImageSpec(f"{number:06d}", pair_id, source, img_seed, tuple(shown), int(size), image_quirks)
+                )
     return specs
 
 
@@ -205,7 +225,15 @@ def generate_image(
     else:
         cat = Category(int(category))
     ident = product_identity(cat, int(rng.integers(FAMILIES_PER_CATEGORY)), int(rng.integers(2**31)))
-    spec = ImageSpec(stem, int(pair_id), source, int(rng.integers(2**62)), (ShownItem(ident, int(style)),), int(size), bool(quirks))
+    spec = ImageSpec(
+        stem,
+        int(pair_id),
+        source,
+        int(rng.integers(2**62)),
+        (ShownItem(ident, int(style)),),
+        int(size),
+        QUIRKS if quirks else (),
+    )
     res = render_scene(spec, draw=True)
     assert res.image is not None
     return res.image, res.annotation
@@ -252,7 +280,8 @@ def synthesize(
 ) -> SynthSummary:
     """Write a synthetic DeepFashion2 root: ``OUT/{train,validation,test}/image/*.jpg`` and ``annos/*.json``.
 
-    ``size`` is the long side of every image in pixels; ``images=False`` writes annotations only (the test
+    Split folders to write must be new or empty (nothing is overwritten). ``size`` is the long side of every
+    image in pixels; ``images=False`` writes annotations only (the test
     split then gets nothing); ``quirks=True`` adds the real files' oddities (gaps in the numbering, items
     without labelled landmarks, degenerate and closed polygons, landmarks exactly on the border). The output
     is the same for a seed whatever ``workers`` is.
@@ -264,6 +293,13 @@ def synthesize(
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 32 <= size <= 4096:
         raise DF2Error(f"expected an image size (long side) of 32..4096 pixels, got {size!r}")
     root = Path(out_root)
+    for split in SPLIT_NAMES:
+        d = root / split
+        if counts[split] and d.is_dir() and any(d.iterdir()):
+            raise DF2Error(
+                "the split folder already holds files; synth writes new splits only (delete it or choose another root)",
+                path=str(d),
+            )
     t0 = time.perf_counter()
     n_workers = max(1, int(workers) if workers else _cpu_count())
     summaries = []
@@ -306,4 +342,6 @@ def synthesize(
                 last_stem=specs[-1].stem,
             )
         )
-    return SynthSummary(str(root), int(seed), int(size), bool(images), bool(quirks), tuple(summaries), time.perf_counter() - t0)
+    return SynthSummary(
+        str(root), int(seed), int(size), bool(images), bool(quirks), tuple(summaries), time.perf_counter() - t0
+    )

@@ -28,15 +28,15 @@ from ..layout import Category
 from .templates import PARAM_RANGES, jitter_params, sample_params
 
 __all__ = [
-    "Look",
-    "Identity",
     "FAMILIES_PER_CATEGORY",
     "PATTERNS",
-    "family_params",
+    "Identity",
+    "Look",
     "family_look",
+    "family_params",
     "product_identity",
-    "style_variant",
     "random_identity",
+    "style_variant",
 ]
 
 #: Families per category: products of one family share a shape and a palette (retrieval near misses).
@@ -80,7 +80,7 @@ class Identity:
 
 def _rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
     r, g, b = colorsys.hsv_to_rgb(h % 1.0, float(np.clip(s, 0, 1)), float(np.clip(v, 0, 1)))
-    return (int(round(r * 255)), int(round(g * 255)), int(round(b * 255)))
+    return (round(r * 255), round(g * 255), round(b * 255))
 
 
 def _family_rng(category: Category, family: int, salt: int) -> np.random.Generator:
@@ -143,7 +143,7 @@ def product_identity(category: Category, family: int, product_seed: int) -> Iden
 def style_variant(identity: Identity, variant_seed: int) -> Identity:
     """Another style of the same product: same shape, another colour or print."""
     rng = np.random.default_rng([_FAMILY_SEED, 4, int(variant_seed)])
-    hue, sat, val, kind = family_look(identity.category, identity.family)
+    hue, _sat, _val, kind = family_look(identity.category, identity.family)
     if rng.random() < 0.5:
         kind = str(rng.choice(PATTERNS, p=_PATTERN_P))
     look = _look(rng, hue + rng.uniform(0.15, 0.85), rng.uniform(0.15, 0.9), rng.uniform(0.25, 0.92), kind, spread=1.0)

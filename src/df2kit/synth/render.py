@@ -18,22 +18,30 @@ import functools
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from .identity import Look
 
 __all__ = [
-    "SKIN_TONES",
     "HAIR_COLOURS",
+    "SKIN_TONES",
     "background",
+    "camera_effects",
     "draw_garment",
     "fill",
-    "camera_effects",
-    "shade",
     "mix",
+    "shade",
 ]
 
-SKIN_TONES = ((255, 219, 172), (241, 194, 125), (224, 172, 105), (198, 134, 66), (141, 85, 36), (92, 58, 32), (233, 190, 170))
+SKIN_TONES = (
+    (255, 219, 172),
+    (241, 194, 125),
+    (224, 172, 105),
+    (198, 134, 66),
+    (141, 85, 36),
+    (92, 58, 32),
+    (233, 190, 170),
+)
 HAIR_COLOURS = ((20, 16, 14), (60, 40, 25), (110, 75, 40), (170, 130, 70), (200, 170, 110), (90, 90, 90), (140, 40, 30))
 
 Colour = tuple[int, int, int]
@@ -53,25 +61,37 @@ def _edge_colour(c: Colour) -> Colour:
     return shade(c, 0.55) if lum > 60 else shade((c[0] + 40, c[1] + 40, c[2] + 40), 1.3)
 
 
-@functools.lru_cache(maxsize=4)
-def _noise_tile(size: int = 128, seed: int = 12345) -> Image.Image:
-    """A fixed grey noise tile (the same in every process: textures stay deterministic)."""
+@functools.lru_cache(maxsize=2)
+def _noise_big(seed: int = 12345) -> Image.Image:
+    """A fixed 1024 x 1024 grey noise image (the same in every process: textures stay deterministic)."""
     rng = np.random.default_rng(seed)
-    a = rng.normal(128, 40, (size // 4, size // 4)).clip(0, 255).astype(np.uint8)
-    small = Image.fromarray(a, "L").resize((size // 2, size // 2), Image.BILINEAR)
+    size = 1024
+    a = rng.normal(128, 40, (size // 8, size // 8)).clip(0, 255).astype(np.uint8)
+    small = Image.fromarray(a, "L").resize((size // 2, size // 2), Image.Resampling.BILINEAR)
     fine = rng.normal(0, 18, (size // 2, size // 2))
     b = (np.asarray(small, dtype=np.float64) + fine).clip(0, 255).astype(np.uint8)
-    return Image.fromarray(b, "L").resize((size, size), Image.BILINEAR)
+    return Image.fromarray(b, "L").resize((size, size), Image.Resampling.BILINEAR)
 
 
 def _tiled_noise(w: int, h: int, ox: int = 0, oy: int = 0) -> Image.Image:
-    tile = _noise_tile()
-    ts = tile.size[0]
+    big = _noise_big()
+    bs = big.size[0]
+    if w <= bs and h <= bs:
+        x, y = ox % (bs - w + 1), oy % (bs - h + 1)
+        return big.crop((x, y, x + w, y + h))
     out = Image.new("L", (w, h))
-    for y in range(-(oy % ts), h, ts):
-        for x in range(-(ox % ts), w, ts):
-            out.paste(tile, (x, y))
+    for y in range(0, h, bs):
+        for x in range(0, w, bs):
+            out.paste(big, (x, y))
     return out
+
+
+def _lut(fn) -> list[int]:  # type: ignore[no-untyped-def]
+    return [int(fn(v)) for v in range(256)]
+
+
+_LUT_BED = _lut(lambda v: 255 if v > 110 else 170)
+_LUT_USER = _lut(lambda v: 255 if v > 100 else 200)
 
 
 def fill(draw: ImageDraw.ImageDraw, polys: list[np.ndarray], colour: Colour, outline: Colour | None = None) -> None:
@@ -89,8 +109,8 @@ def _gradient(w: int, h: int, a: Colour, b: Colour, vertical: bool = True) -> Im
     t = np.linspace(0.0, 1.0, n)[:, None]
     row = (np.array(a)[None, :] * (1 - t) + np.array(b)[None, :] * t).astype(np.uint8)
     if vertical:
-        return Image.fromarray(row[:, None, :].repeat(1, axis=1), "RGB").resize((w, h), Image.NEAREST)
-    return Image.fromarray(row[None, :, :], "RGB").resize((w, h), Image.NEAREST)
+        return Image.fromarray(row[:, None, :].repeat(1, axis=1), "RGB").resize((w, h), Image.Resampling.NEAREST)
+    return Image.fromarray(row[None, :, :], "RGB").resize((w, h), Image.Resampling.NEAREST)
 
 
 def _rand_colour(rng: np.random.Generator, lo: int = 30, hi: int = 230) -> Colour:
@@ -120,7 +140,7 @@ def background(w: int, h: int, kind: str, rng: np.random.Generator) -> Image.Ima
             for x in range(int(rng.integers(0, step)), w, step):
                 d.line([(x, 0), (x, h)], fill=c2, width=max(1, step // 10))
         noise = _tiled_noise(w, h, int(rng.integers(0, 128)), int(rng.integers(0, 128)))
-        return Image.composite(img, Image.new("RGB", (w, h), shade(c, 0.85)), noise.point(lambda v: 255 if v > 110 else 170))
+        return Image.composite(img, Image.new("RGB", (w, h), shade(c, 0.85)), noise.point(_LUT_BED))
     # user: a wall, a floor and clutter
     wall = _rand_colour(rng, 60, 240)
     img = _gradient(w, h, wall, shade(wall, float(rng.uniform(0.6, 1.1))), vertical=bool(rng.random() < 0.7))
@@ -148,7 +168,7 @@ def background(w: int, h: int, kind: str, rng: np.random.Generator) -> Image.Ima
             d.line([(x0, y0), (x0 + bw, y0 + bh)], fill=c, width=int(rng.integers(2, 9)))
     if rng.random() < 0.6:
         noise = _tiled_noise(w, h, int(rng.integers(0, 128)), int(rng.integers(0, 128)))
-        img = Image.composite(img, Image.new("RGB", (w, h), shade(wall, 0.8)), noise.point(lambda v: 255 if v > 100 else 200))
+        img = Image.composite(img, Image.new("RGB", (w, h), shade(wall, 0.8)), noise.point(_LUT_USER))
     return img
 
 
@@ -164,8 +184,8 @@ def _pattern_index(u: np.ndarray, v: np.ndarray, look: Look) -> np.ndarray | Non
     if kind == "vstripe":
         return (np.mod(u / p, 1.0) < look.duty).astype(np.uint8)
     if kind == "dstripe":
-        a = math.radians(look.angle or 45.0)
-        return (np.mod((u * math.cos(a) + v * math.sin(a)) / p, 1.0) < look.duty).astype(np.uint8)
+        ang = math.radians(look.angle or 45.0)
+        return (np.mod((u * math.cos(ang) + v * math.sin(ang)) / p, 1.0) < look.duty).astype(np.uint8)
     if kind == "check":
         a = np.mod(u / p, 1.0) < 0.5
         b = np.mod(v / p, 1.0) < 0.5
@@ -180,11 +200,33 @@ def _pattern_index(u: np.ndarray, v: np.ndarray, look: Look) -> np.ndarray | Non
 
 
 _LOGOS = (
-    [(0.0, -1.0), (0.29, -0.4), (0.95, -0.31), (0.47, 0.15), (0.59, 0.81), (0.0, 0.5), (-0.59, 0.81), (-0.47, 0.15), (-0.95, -0.31), (-0.29, -0.4)],
-    [(math.cos(t) , math.sin(t)) for t in np.linspace(0, 2 * math.pi, 16, endpoint=False)],
+    [
+        (0.0, -1.0),
+        (0.29, -0.4),
+        (0.95, -0.31),
+        (0.47, 0.15),
+        (0.59, 0.81),
+        (0.0, 0.5),
+        (-0.59, 0.81),
+        (-0.47, 0.15),
+        (-0.95, -0.31),
+        (-0.29, -0.4),
+    ],
+    [(math.cos(t), math.sin(t)) for t in np.linspace(0, 2 * math.pi, 16, endpoint=False)],
     [(-1.0, -0.6), (1.0, -0.6), (1.0, 0.6), (-1.0, 0.6)],
     [(0.0, -1.0), (1.0, 0.8), (-1.0, 0.8)],
-    [(-1.0, -0.25), (1.0, -0.25), (1.0, 0.25), (-1.0, 0.25), (-0.25, 0.25), (-0.25, 1.0), (0.25, 1.0), (0.25, -1.0), (-0.25, -1.0), (-0.25, -0.25)],
+    [
+        (-1.0, -0.25),
+        (1.0, -0.25),
+        (1.0, 0.25),
+        (-1.0, 0.25),
+        (-0.25, 0.25),
+        (-0.25, 1.0),
+        (0.25, 1.0),
+        (0.25, -1.0),
+        (-0.25, -1.0),
+        (-0.25, -0.25),
+    ],
     [(-1.0, -1.0), (-0.3, -1.0), (0.0, -0.2), (0.3, -1.0), (1.0, -1.0), (0.3, 1.0), (-0.3, 1.0)],
 )
 
@@ -206,14 +248,15 @@ def draw_garment(
     logo: np.ndarray | None = None,
     folds: list[np.ndarray] = (),  # type: ignore[assignment]
     line_width: int = 1,
+    shading: float = 0.0,
 ) -> None:
     """Paint one garment (pixel-space shapes) with its look; prints follow person units through ``inv_h``."""
     w, h = img.size
     allp = np.vstack([p for p in polys if len(p)])
-    x0 = max(int(math.floor(allp[:, 0].min())) - 1, 0)
-    y0 = max(int(math.floor(allp[:, 1].min())) - 1, 0)
-    x1 = min(int(math.ceil(allp[:, 0].max())) + 2, w)
-    y1 = min(int(math.ceil(allp[:, 1].max())) + 2, h)
+    x0 = max(math.floor(allp[:, 0].min()) - 1, 0)
+    y0 = max(math.floor(allp[:, 1].min()) - 1, 0)
+    x1 = min(math.ceil(allp[:, 0].max()) + 2, w)
+    y1 = min(math.ceil(allp[:, 1].max()) + 2, h)
     if x1 - x0 < 1 or y1 - y0 < 1:
         return
     bw, bh = x1 - x0, y1 - y0
@@ -235,14 +278,23 @@ def draw_garment(
         U = (X * hh[0, 0] + Y * hh[0, 1] + hh[0, 2]) / den
         V = (X * hh[1, 0] + Y * hh[1, 1] + hh[1, 2]) / den
         idx = _pattern_index(U, V, look)
+    # shading rounds the garment a little: darker towards its left and right edges
     if idx is None:
-        layer = Image.new("RGB", (bw, bh), c1)
+        if shading > 0:
+            t = np.linspace(-1.0, 1.0, bw)
+            row = np.array(c1, dtype=np.float64)[None, :] * (1.0 - shading * t * t)[:, None]
+            layer = Image.fromarray(row.astype(np.uint8)[None], "RGB").resize((bw, bh), Image.Resampling.NEAREST)
+        else:
+            layer = Image.new("RGB", (bw, bh), c1)
     else:
         pal = np.array([c1, mix(c1, look.c2, 0.55), look.c2], dtype=np.uint8)
         arr = pal[idx]
+        if shading > 0:
+            t = np.linspace(-1.0, 1.0, arr.shape[1])
+            arr = (arr * (1.0 - shading * t * t)[None, :, None]).astype(np.uint8)
         layer = Image.fromarray(arr, "RGB")
         if layer.size != (bw, bh):
-            layer = layer.resize((bw, bh), Image.BILINEAR)
+            layer = layer.resize((bw, bh), Image.Resampling.BILINEAR)
     if look.texture > 0:
         noise = _tiled_noise(bw, bh, x0, y0)
         dark = Image.new("RGB", (bw, bh), shade(c1, 1.0 - 0.45 * look.texture))
@@ -279,17 +331,19 @@ def camera_effects(img: Image.Image, rng: np.random.Generator, strength: float) 
     if strength <= 0:
         return img
     gains = 1.0 + rng.normal(0.0, 0.08 * strength, 3) + rng.normal(0.0, 0.12 * strength)
-    lut = []
-    for g in gains:
-        lut.extend(int(min(255, max(0, v * g))) for v in range(256))
+    ramp = np.arange(256, dtype=np.float64)
+    lut = np.clip(ramp[None, :] * gains[:, None], 0, 255).astype(np.uint8).ravel().tolist()
     img = img.point(lut)
     r = rng.random()
-    if r < 0.35 * strength:
-        img = img.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.3))))
-    elif r < 0.7:
-        img = img.filter(ImageFilter.SMOOTH)
+    if r < 0.45 * strength:
+        # a soft blur: down and up again (a Gaussian blur costs ten times as much)
+        w, h = img.size
+        f = float(rng.uniform(1.3, 2.2))
+        img = img.resize((max(1, int(w / f)), max(1, int(h / f))), Image.Resampling.BILINEAR).resize(
+            (w, h), Image.Resampling.BILINEAR
+        )
     if rng.random() < 0.5 * strength:
         w, h = img.size
-        noise = _tiled_noise(w, h, int(rng.integers(0, 128)), int(rng.integers(0, 128)))
+        noise = _tiled_noise(w, h, int(rng.integers(0, 1024)), int(rng.integers(0, 1024)))
         img = Image.blend(img, Image.merge("RGB", (noise, noise, noise)), float(rng.uniform(0.03, 0.09)))
     return img

@@ -28,12 +28,25 @@ from PIL import Image, ImageDraw
 from ..layout import Category
 from ..structures.records import ClothingItem, ImageAnnotation
 from . import attributes as A
-from ._geometry import apply_homography, clip_to_rect, distance_to_boundary, points_in_polygon, signed_area, subtract_strip
+from ._geometry import (
+    apply_homography,
+    clip_to_rect,
+    distance_to_boundary,
+    points_in_polygon,
+    signed_area,
+    subtract_strip,
+)
+from ._targets import CATEGORY_COUNTS
 from .identity import Identity, random_identity
 from .render import HAIR_COLOURS, SKIN_TONES, background, camera_effects, draw_garment, fill, logo_polygon, shade
 from .templates import BOTTOMS, DRESSES, OUTWEAR, TOPS, Garment, Pose, build_garment
 
-__all__ = ["ShownItem", "ImageSpec", "SceneResult", "render_scene"]
+__all__ = ["QUIRKS", "ImageSpec", "SceneResult", "ShownItem", "render_scene"]
+
+#: Oddities of the released files a scene can reproduce: landmarks just outside the image put exactly on the
+#: border, an item with no labelled landmark, an extra degenerate (2-point) polygon, closed polygons (first
+#: point repeated). Gaps in the numbering are the planner's.
+QUIRKS = ("border", "no-landmarks", "degenerate-polygon", "closed-polygons")
 
 
 @dataclass(frozen=True)
@@ -54,7 +67,7 @@ class ImageSpec:
     seed: int
     shown: tuple[ShownItem, ...] = ()
     size: int = 512
-    quirks: bool = False
+    quirks: tuple[str, ...] = ()  #: real-data oddities to add, from :data:`QUIRKS`
 
 
 @dataclass
@@ -69,24 +82,21 @@ class SceneResult:
     occluders: list[list[np.ndarray]] = field(default_factory=list)  #: per annotated item, shapes drawn over it
     cutters: list[tuple[np.ndarray, np.ndarray, float]] = field(default_factory=list)  #: (point, direction, half width)
     measures: list[dict[str, float]] = field(default_factory=list)  #: per annotated item: area, covered, outside
+    self_occluded: list[np.ndarray] = field(default_factory=list)  #: per annotated item: (K,) hidden by itself
 
 
 # ---- probabilities of the scene choices (tuned with the attribute shares; see attributes.py) -------------
 _P_FLAT = {"shop": 0.19, "user": 0.025}
-_P_VIEW = {"shop": (0.90, 0.04, 0.06), "user": (0.72, 0.09, 0.19)}  # front, back, side
+_P_VIEW = {"shop": (0.91, 0.04, 0.05), "user": (0.73, 0.10, 0.17)}  # front, back, side
 _ASPECTS = {
     "shop": ((1.0, 0.75, 2 / 3, 0.8, 4 / 3), (0.30, 0.35, 0.15, 0.15, 0.05)),
     "user": ((0.75, 2 / 3, 9 / 16, 0.8, 1.0, 4 / 3, 1.5), (0.30, 0.15, 0.10, 0.10, 0.12, 0.15, 0.08)),
 }
-_TOP_W = {Category.SHORT_SLEEVE_TOP: 0.50, Category.LONG_SLEEVE_TOP: 0.26, Category.VEST: 0.16, Category.SLING: 0.08}
-_BOTTOM_W = {Category.SHORTS: 0.30, Category.TROUSERS: 0.46, Category.SKIRT: 0.24}
-_DRESS_W = {
-    Category.SHORT_SLEEVE_DRESS: 0.33,
-    Category.LONG_SLEEVE_DRESS: 0.17,
-    Category.VEST_DRESS: 0.35,
-    Category.SLING_DRESS: 0.15,
-}
-_OUT_W = {Category.SHORT_SLEEVE_OUTWEAR: 0.08, Category.LONG_SLEEVE_OUTWEAR: 0.92}
+# companions (style 0) of each kind follow the dataset's category frequencies within the kind
+_TOP_W = {c: CATEGORY_COUNTS[int(c)] for c in TOPS}
+_BOTTOM_W = {c: CATEGORY_COUNTS[int(c)] for c in BOTTOMS}
+_DRESS_W = {c: CATEGORY_COUNTS[int(c)] for c in DRESSES}
+_OUT_W = {c: CATEGORY_COUNTS[int(c)] for c in OUTWEAR}
 _P_OUTWEAR_COMPANION = 0.045
 _P_DRESS_INSTEAD = 0.12
 _P_TUCKED = 0.22
@@ -104,7 +114,9 @@ def _rot(theta: float) -> np.ndarray:
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
-def _homography(scale: float, theta: float, centre: np.ndarray, target: np.ndarray, persp: tuple[float, float], size: float) -> np.ndarray:
+def _homography(
+    scale: float, theta: float, centre: np.ndarray, target: np.ndarray, persp: tuple[float, float], size: float
+) -> np.ndarray:
     t1 = np.array([[1.0, 0, -centre[0]], [0, 1.0, -centre[1]], [0, 0, 1.0]])
     s = np.diag([scale, scale, 1.0])
     p = np.array([[1.0, 0, 0], [0, 1.0, 0], [persp[0] / size, persp[1] / size, 1.0]])
@@ -112,9 +124,15 @@ def _homography(scale: float, theta: float, centre: np.ndarray, target: np.ndarr
     return t2 @ p @ _rot(theta) @ s @ t1
 
 
+_CIRCLES: dict[int, np.ndarray] = {}
+
+
 def _ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 20) -> np.ndarray:
-    t = np.linspace(0, 2 * math.pi, n, endpoint=False)
-    return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=1)
+    unit = _CIRCLES.get(n)
+    if unit is None:
+        t = np.linspace(0, 2 * math.pi, n, endpoint=False)
+        unit = _CIRCLES[n] = np.stack([np.cos(t), np.sin(t)], axis=1)
+    return unit * (rx, ry) + (cx, cy)
 
 
 def _quad(a: np.ndarray, b: np.ndarray, wa: float, wb: float) -> np.ndarray:
@@ -177,17 +195,28 @@ def _layer_of(cat: Category) -> int:
 # ---- the body ---------------------------------------------------------------------------------------------
 
 
-def _body(garments: list[Garment], arm_angles: tuple[float, float], view: str, squeeze: float, rng: np.random.Generator):  # type: ignore[no-untyped-def]
+def _body(
+    garments: list[Garment], arm_angles: tuple[float, float], view: str, squeeze: float, rng: np.random.Generator
+):  # type: ignore[no-untyped-def]
     """Skin shapes under the garments (torso, arms, legs, shoes) and the head; person units."""
     under: list[tuple[str, np.ndarray]] = []
-    torso = np.array(
-        [(-0.74, 0.10), (0.74, 0.10), (0.62, 0.80), (0.55, 1.40), (0.66, 2.00), (0.52, 2.40), (-0.52, 2.40), (-0.66, 2.00), (-0.55, 1.40), (-0.62, 0.80)]
-    )
+    half = [
+        (0.16, -0.02),
+        (0.45, 0.06),
+        (0.72, 0.14),
+        (0.80, 0.24),
+        (0.66, 0.70),
+        (0.56, 1.40),
+        (0.66, 2.00),
+        (0.52, 2.40),
+    ]
+    torso = np.array([(-x, y) for x, y in half] + [(x, y) for x, y in reversed(half)])
     under.append(("skin", torso))
-    cuff = {}
-    armhole = {}
+    for s in (-1, 1):  # shoulder caps
+        under.append(("skin", _ellipse(s * 0.76, 0.30, 0.17, 0.20, 14)))
+    cuff: dict[str, np.ndarray] = {}
+    armhole: dict[str, np.ndarray] = {}
     legs = None
-    leg_w = 0.30
     for g in garments:
         for side in ("l", "r"):
             if f"cuff_{side}" in g.anchors:
@@ -228,7 +257,14 @@ def _body(garments: list[Garment], arm_angles: tuple[float, float], view: str, s
             hip = np.array([s * 0.36, 2.0])
             foot = np.array([s * 0.42, 4.45])
             under.append(("skin", _quad(hip, foot, 0.40, 0.20)))
-        shoe = np.array([foot + (-0.16, -0.02), foot + (0.16, -0.02), foot + (0.20 + s * 0.05, 0.16), foot + (-0.20 + s * 0.05, 0.16)])
+        shoe = np.array(
+            [
+                foot + (-0.16, -0.02),
+                foot + (0.16, -0.02),
+                foot + (0.20 + s * 0.05, 0.16),
+                foot + (-0.20 + s * 0.05, 0.16),
+            ]
+        )
         under.append(("shoe", shoe))
     head = _ellipse(0.0, -0.62, 0.27, 0.36, 24)
     neck = np.array([(-0.13, -0.35), (0.13, -0.35), (0.14, 0.11), (-0.14, 0.11)])
@@ -242,7 +278,11 @@ def _body(garments: list[Garment], arm_angles: tuple[float, float], view: str, s
         keep = []
         for kind, p in under:
             cx = float(p[:, 0].mean())
-            if kind == "skin" and ((far == "l" and cx < -0.75 * squeeze) or (far == "r" and cx > 0.75 * squeeze)) and p[:, 1].max() < 4.0:
+            if (
+                kind == "skin"
+                and ((far == "l" and cx < -0.75 * squeeze) or (far == "r" and cx > 0.75 * squeeze))
+                and p[:, 1].max() < 4.0
+            ):
                 continue
             keep.append((kind, p))
         under = keep
@@ -253,8 +293,19 @@ def _body(garments: list[Garment], arm_angles: tuple[float, float], view: str, s
 
 
 def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
-    """Compose, annotate and (unless ``draw=False``) draw one image."""
-    rng = np.random.default_rng([spec.seed, 1])
+    """Compose, annotate and (unless ``draw=False``) draw one image.
+
+    A product (style > 0) always ends up annotated: a framing that loses one is drawn again (a few tries)."""
+    wanted = {s.style for s in spec.shown if s.style > 0}
+    for attempt in range(4):
+        res = _render(spec, draw, attempt)
+        if wanted <= {it.style for it in res.annotation.items}:
+            break
+    return res
+
+
+def _render(spec: ImageSpec, draw: bool, attempt: int) -> SceneResult:
+    rng = np.random.default_rng([spec.seed, 1, attempt] if attempt else [spec.seed, 1])
     drng = np.random.default_rng([spec.seed, 2])
     source = spec.source
     shown = list(spec.shown)
@@ -266,9 +317,9 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
     aspect = float(aspects[int(rng.choice(len(aspects), p=np.array(weights) / sum(weights)))])
     size = int(spec.size)
     if aspect >= 1.0:
-        W, H = size, max(16, int(round(size / aspect)))
+        W, H = size, max(16, round(size / aspect))
     else:
-        W, H = max(16, int(round(size * aspect))), size
+        W, H = max(16, round(size * aspect)), size
     flat = len(shown) == 1 and rng.random() < _P_FLAT[source]
     if flat:
         view = "flat"
@@ -281,22 +332,35 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         outfit = [(shown[0].identity, shown[0].style)]
     else:
         outfit = _outfit(shown, rng)
-    base_arm = float(rng.uniform(6.0, 30.0))
-    arm_angles = (float(np.clip(base_arm + rng.normal(0, 5), 4, 40)), float(np.clip(base_arm + rng.normal(0, 5), 4, 40)))
+    has_outwear = any(o[0].category in OUTWEAR for o in outfit)
+    base_arm = float(rng.uniform(20.0, 34.0)) if has_outwear else float(rng.uniform(6.0, 30.0))
+    arm_angles = (
+        float(np.clip(base_arm + rng.normal(0, 5), 4, 40)),
+        float(np.clip(base_arm + rng.normal(0, 5), 4, 40)),
+    )
     spread = float(rng.uniform(-0.05, 0.12))
     worn: list[_Worn] = []
     tucked = rng.random() < _P_TUCKED
+    outer = next((o[0].param_dict for o in outfit if o[0].category in OUTWEAR), None)
     for ident, style in outfit:
         cat = ident.category
+        params = ident.param_dict
+        if outer is not None and cat not in OUTWEAR and cat not in BOTTOMS:
+            # what is worn under a jacket fits inside it
+            for k, margin in (("shoulder_w", 0.04), ("chest_w", 0.03), ("cuff_w", 0.03)):
+                if k in params and k in outer:
+                    params[k] = min(params[k], outer[k] - margin)
         if flat:
             pose = Pose.sample(cat, rng, flat=True)
         else:
-            flare = float(rng.uniform(14.0, 30.0))
+            flare = float(rng.uniform(2.0, 7.0)) if has_outwear else float(rng.uniform(14.0, 30.0))
             if cat in (Category.SHORT_SLEEVE_TOP, Category.SHORT_SLEEVE_OUTWEAR, Category.SHORT_SLEEVE_DRESS):
-                pose = Pose(float(np.clip(arm_angles[0] + flare, 24, 62)), float(np.clip(arm_angles[1] + flare, 24, 62)), spread)
+                pose = Pose(
+                    float(np.clip(arm_angles[0] + flare, 24, 62)), float(np.clip(arm_angles[1] + flare, 24, 62)), spread
+                )
             else:
                 pose = Pose(arm_angles[0], arm_angles[1], spread)
-        g = build_garment(cat, ident.param_dict, pose, "flat" if flat else view, facing)  # type: ignore[arg-type]
+        g = build_garment(cat, params, pose, "flat" if flat else view, facing)  # type: ignore[arg-type]
         layer = _layer_of(cat)
         if tucked and cat in TOPS and any(o[0].category in BOTTOMS for o in outfit):
             layer = -1
@@ -309,7 +373,7 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
     if view == "side":
         squeeze = 0.72
     under: list[tuple[str, np.ndarray]] = []
-    head = neck = None
+    head = neck = np.zeros((0, 2))  # no body when laid flat
     if not flat:
         under, head, neck = _body([w.garment for w in worn], arm_angles, view, squeeze, rng)
     skin = SKIN_TONES[int(rng.integers(len(SKIN_TONES)))]
@@ -319,32 +383,42 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
     gboxes = [_bbox(w.garment.polygons) for w in worn]
     allbox = _bbox([b.reshape(2, 2) for b in gboxes] + ([p for _, p in under] if under else []))
     pbox = gboxes[product_idx]
+    shown_idx = [i for i, w in enumerate(worn) if any(w.identity is x.identity for x in shown)]
+    if len(shown_idx) > 1:  # two products: frame them both
+        pbox = np.concatenate(
+            [np.min([gboxes[i][:2] for i in shown_idx], axis=0), np.max([gboxes[i][2:] for i in shown_idx], axis=0)]
+        )
     pcat = worn[product_idx].identity.category
+    kind = "flat"
     if flat:
         frame = pbox.copy()
     else:
-        kinds: dict[str, float] = {"full": 0.3, "mid": 0.15, "product": 0.15}
+        kinds: dict[str, float] = {"full": 0.34, "mid": 0.16, "product": 0.12}
         if pcat not in BOTTOMS:
-            kinds["upper"] = 0.3
+            kinds["upper"] = 0.26
         if pcat in BOTTOMS or pcat in DRESSES:
-            kinds["lower"] = 0.3
+            kinds["lower"] = 0.26
         if source == "shop":
-            kinds = {"product": 0.55, "full": 0.2, **({"upper": 0.35} if pcat not in BOTTOMS else {"lower": 0.35})}
+            kinds = {"product": 0.36, "full": 0.34, **({"upper": 0.30} if pcat not in BOTTOMS else {"lower": 0.30})}
+        if len(shown_idx) > 1:
+            kinds = {k: v for k, v in kinds.items() if k in ("full", "product")}
         kind = _choice(rng, kinds)
         x0, x1 = allbox[0], allbox[2]
         if kind == "full":
             frame = np.array([x0, HEAD_TOP, x1, FEET])
         elif kind == "upper":
             hem = max(b[3] for w, b in zip(worn, gboxes) if w.identity.category not in BOTTOMS)
-            frame = np.array([x0, HEAD_TOP, x1, min(hem + rng.uniform(0.05, 0.9), FEET)])
+            frame = np.array([x0, HEAD_TOP, x1, min(hem + rng.uniform(0.3, 1.6), FEET)])
         elif kind == "lower":
             tops = [b[1] for w, b in zip(worn, gboxes) if w.identity.category in BOTTOMS]
             top = tops[0] if tops else pbox[1] + 1.2
-            frame = np.array([x0, max(top - rng.uniform(0.05, 0.7), HEAD_TOP), x1, FEET])
+            frame = np.array([x0, max(top - rng.uniform(0.4, 1.3), HEAD_TOP), x1, FEET])
         elif kind == "mid":
             frame = np.array([x0, -0.3, x1, 3.2])
         else:
             frame = pbox.copy()
+            frame[1] -= rng.uniform(0.0, 0.5)
+            frame[3] += rng.uniform(0.0, 0.8)
         # the product must be in the frame's height
         frame[1] = min(frame[1], pbox[1])
         frame[3] = max(frame[3], min(pbox[3], frame[1] + 6.0))
@@ -356,7 +430,11 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         offset = np.array([rng.uniform(-0.03, 0.03) * W, rng.uniform(-0.03, 0.03) * H])
     else:
         fill_f = float(rng.uniform(0.55, 0.97))
-        theta = math.radians(float(np.clip(rng.normal(0, 9), -28, 28))) if not flat else math.radians(float(rng.uniform(-35, 35)))
+        theta = (
+            math.radians(float(np.clip(rng.normal(0, 9), -28, 28)))
+            if not flat
+            else math.radians(float(rng.uniform(-35, 35)))
+        )
         persp = (float(rng.normal(0, 0.12)), float(rng.normal(0, 0.12)))
         free = (1.0 - fill_f) * 0.5
         offset = np.array([rng.uniform(-free, free) * W, rng.uniform(-free, free) * H])
@@ -365,12 +443,16 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
     target = np.array([W / 2, H / 2]) + offset
     h = _homography(scale, theta, centre, target, persp, float(max(W, H)))
     # zoom-in: sometimes push the product across a border
-    p_cut = 0.10 if source == "shop" else 0.26
-    if rng.random() < p_cut:
+    p_cut = 0.22 if source == "shop" else 0.46
+    if rng.random() < p_cut and len(shown_idx) == 1:
         pp = apply_homography(h, np.vstack(worn[product_idx].garment.polygons))
         lo, hi = pp.min(axis=0), pp.max(axis=0)
-        frac = float(rng.uniform(0.04, 0.55))
-        side = int(rng.integers(4))
+        if source == "shop":  # a shop photo trims a little at the bottom or the sides, never the top
+            frac = float(rng.uniform(0.03, 0.22))
+            side = int(rng.choice([0, 1, 3, 3]))
+        else:
+            frac = float(rng.uniform(0.03, 0.45))
+            side = int(rng.integers(4))
         shift = np.zeros(2)
         if side == 0:
             shift[0] = -(lo[0] + frac * (hi[0] - lo[0]))
@@ -404,22 +486,44 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
                     wdt = float(rng.uniform(0.16, 0.36))
                     x_in = s * float(rng.uniform(0.14, 0.30))
                     strands.append(
-                        np.array([(s * 0.24, -0.75), (s * 0.33, -0.35), (x_in + s * wdt, low * 0.6), (x_in + s * wdt * 0.8, low), (x_in, low - 0.05), (s * 0.12, -0.2)])
+                        np.array(
+                            [
+                                (s * 0.24, -0.75),
+                                (s * 0.33, -0.35),
+                                (x_in + s * wdt, low * 0.6),
+                                (x_in + s * wdt * 0.8, low),
+                                (x_in, low - 0.05),
+                                (s * 0.12, -0.2),
+                            ]
+                        )
                     )
             if view == "back":
-                strands.append(np.array([(-0.3, -0.7), (0.3, -0.7), (0.36, float(rng.uniform(0.0, 1.0))), (-0.36, float(rng.uniform(0.0, 1.0)))]))
+                strands.append(
+                    np.array(
+                        [
+                            (-0.3, -0.7),
+                            (0.3, -0.7),
+                            (0.36, float(rng.uniform(0.0, 1.0))),
+                            (-0.36, float(rng.uniform(0.0, 1.0))),
+                        ]
+                    )
+                )
             if strands:
                 over.append(_Shape([to_px(q) for q in strands], hair_c, "hair"))
         if source == "user" and rng.random() < 0.13:  # an arm across the body
             s = -1 if rng.random() < 0.5 else 1
             a = np.array([s * 0.85, float(rng.uniform(0.9, 1.6))])
             b = np.array([s * float(rng.uniform(-0.35, 0.2)), a[1] + float(rng.uniform(-0.3, 0.5))])
-            over.append(_Shape([to_px(_quad(a, b, 0.26, 0.2)), to_px(_ellipse(b[0], b[1], 0.13, 0.12, 12))], skin, "arm"))
+            over.append(
+                _Shape([to_px(_quad(a, b, 0.26, 0.2)), to_px(_ellipse(b[0], b[1], 0.13, 0.12, 12))], skin, "arm")
+            )
         if rng.random() < (0.14 if source == "user" else 0.04):  # a bag
             s = -1 if rng.random() < 0.5 else 1
             bx, by = s * float(rng.uniform(0.3, 1.25)), float(rng.uniform(1.3, 2.6))
             bw, bh = float(rng.uniform(0.45, 0.95)), float(rng.uniform(0.35, 0.8))
-            bag = np.array([(bx - bw / 2, by), (bx + bw / 2, by), (bx + bw / 2 + 0.05, by + bh), (bx - bw / 2 - 0.05, by + bh)])
+            bag = np.array(
+                [(bx - bw / 2, by), (bx + bw / 2, by), (bx + bw / 2 + 0.05, by + bh), (bx - bw / 2 - 0.05, by + bh)]
+            )
             col = (int(rng.integers(20, 200)), int(rng.integers(10, 150)), int(rng.integers(10, 120)))
             strap = _quad(np.array([bx - s * bw * 0.3, by]), np.array([-s * 0.55, 0.15]), 0.07, 0.07)
             over.append(_Shape([to_px(strap), to_px(bag)], col, "bag"))
@@ -440,7 +544,13 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
             fg = np.array([(0, H), (W, H), (W, (1 - depth + wob[1]) * H), (0, (1 - depth) * H)])
         else:
             fg = np.array([(0, 0), (W, 0), (W, (depth + wob[1]) * H), (0, depth * H)])
-        over.append(_Shape([fg.astype(np.float64)], (int(rng.integers(20, 230)), int(rng.integers(20, 230)), int(rng.integers(20, 230))), "foreground"))
+        over.append(
+            _Shape(
+                [fg.astype(np.float64)],
+                (int(rng.integers(20, 230)), int(rng.integers(20, 230)), int(rng.integers(20, 230))),
+                "foreground",
+            )
+        )
 
     # ---- landmark visibility and masks
     n = len(worn)
@@ -467,7 +577,7 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         above = [p for g in gpx[i + 1 :] for p in g.polygons] + [p for s in over for p in s.polys]
         shapes_over_item.append(above)
     f = min(1.0, 128.0 / max(W, H))
-    rw, rh = max(1, int(math.ceil(W * f))), max(1, int(math.ceil(H * f)))
+    rw, rh = max(1, math.ceil(W * f)), max(1, math.ceil(H * f))
 
     def raster(polys: list[np.ndarray]) -> np.ndarray:
         im = Image.new("1", (rw, rh), 0)
@@ -481,14 +591,15 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
     for pt, d, hw in cutters:
         nrm = np.array([-d[1], d[0]])
         big = float(W + H) * 2
-        strip = np.array([pt - d * big + nrm * hw, pt + d * big + nrm * hw, pt + d * big - nrm * hw, pt - d * big - nrm * hw])
+        strip = np.array(
+            [pt - d * big + nrm * hw, pt + d * big + nrm * hw, pt + d * big - nrm * hw, pt - d * big - nrm * hw]
+        )
         cut_strips.append(strip)
     over_rasters = [raster(s.polys) for s in over] + [raster([c]) for c in cut_strips]
     over_union = np.zeros((rh, rw), dtype=bool)
     for r in over_rasters:
         over_union |= r
     garment_rasters = [raster(g.polygons) for g in gpx]
-    items_out: list[tuple[int, ClothingItem, dict[str, float], list[np.ndarray]]] = []
     above_union = over_union.copy()
     area_img = float(W * H)
     records: list[tuple[int, dict[str, Any]]] = []
@@ -512,12 +623,21 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         above_union |= sil
         outside = 1.0 - in_area / full_area if full_area > 0 else 1.0
         records.append(
-            (i, dict(pieces=pieces, vis_area=vis_area, covered=covered, outside=max(outside, 0.0), full_area=full_area))
+            (
+                i,
+                {
+                    "pieces": pieces,
+                    "vis_area": vis_area,
+                    "covered": covered,
+                    "outside": max(outside, 0.0),
+                    "full_area": full_area,
+                },
+            )
         )
     records.sort(key=lambda r: r[0])
 
     # landmarks
-    ann_items: list[tuple[int, ClothingItem]] = []
+    ann_items: list[tuple[int, dict[str, Any]]] = []
     kept_idx: list[int] = []
     for i, rec in records:
         g = gpx[i]
@@ -526,11 +646,16 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         min_area = max(0.002 * area_img, 48.0)
         if rec["vis_area"] < min_area or not pieces:
             continue
-        k = g.category.num_landmarks
-        lm = np.zeros((k, 3))
+        lm = np.zeros((g.category.num_landmarks, 3))
         pts = g.landmarks
         rounded = np.round(pts)
-        inside = (rounded[:, 0] >= 0) & (rounded[:, 1] >= 0) & (rounded[:, 0] <= W) & (rounded[:, 1] <= H) & ~g.view_hidden
+        inside = (pts[:, 0] >= 0) & (pts[:, 1] >= 0) & (pts[:, 0] <= W) & (pts[:, 1] <= H) & ~g.view_hidden
+        if inside.any() and (rec["outside"] > 0 or cutters):
+            # a landmark whose bit of the item was too small to keep in the mask is not labelled
+            near = np.zeros(len(pts), dtype=bool)
+            for p in pieces:
+                near |= points_in_polygon(rounded, p) | (distance_to_boundary(rounded, p) <= 0.99)
+            inside &= near
         occ = g.self_occluded.copy()
         for q in shapes_over_item[i]:
             if len(q) >= 3:
@@ -539,7 +664,7 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         lm[:, 0] = np.where(vis > 0, rounded[:, 0], 0.0)
         lm[:, 1] = np.where(vis > 0, rounded[:, 1], 0.0)
         lm[:, 2] = vis
-        if spec.quirks:
+        if "border" in spec.quirks:
             lm = _quirk_border_landmarks(lm, pts, pieces, g, W, H, occ)
         segs = [np.round(p, 2) for p in pieces]
         allp = np.vstack(segs)
@@ -554,33 +679,35 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
             "area_share": rec["vis_area"] / area_img,
             "covered": rec["covered"],
             "outside": rec["outside"],
+            "product": float(i == product_idx),
+            "frame": ("flat", "full", "upper", "lower", "mid", "product").index(kind),
         }
-        item = dict(
-            category=g.category,
-            style=w_.style,
-            bbox_xyxy=(x1, y1, x2, y2),
-            landmarks=lm,
-            segmentation=segs,
-            scale=A.scale_level(measures["area_share"]),
-            occlusion=A.occlusion_level(measures["covered"]),
-            zoom_in=A.zoom_level(measures["outside"]),
-            viewpoint=viewpoint,
-        )
-        ann_items.append((i, item))  # type: ignore[arg-type]
+        item: dict[str, Any] = {
+            "category": g.category,
+            "style": w_.style,
+            "bbox_xyxy": (x1, y1, x2, y2),
+            "landmarks": lm,
+            "segmentation": segs,
+            "scale": A.scale_level(measures["area_share"]),
+            "occlusion": A.occlusion_level(measures["covered"]),
+            "zoom_in": A.zoom_level(measures["outside"]),
+            "viewpoint": viewpoint,
+        }
+        ann_items.append((i, item))
         kept_idx.append(i)
         rec["measures"] = measures
-    # quirks on the item level
+    # quirks on the item level: each asked-for quirk hits one item of the image
     item_dicts = [it for _, it in ann_items]
-    if spec.quirks:
-        for it in item_dicts:
-            r = rng.random()
-            if r < 0.02:
-                it["landmarks"] = np.zeros_like(it["landmarks"])  # type: ignore[call-overload]
-            elif r < 0.035:
-                p0 = it["segmentation"][0][0]  # type: ignore[index]
-                it["segmentation"] = list(it["segmentation"]) + [np.array([p0, p0 + (1.0, 0.0)])]  # type: ignore[call-overload, operator]
-            elif r < 0.08:
-                it["segmentation"] = [np.vstack([p, p[:1]]) for p in it["segmentation"]]  # type: ignore[attr-defined]
+    if item_dicts:
+        if "no-landmarks" in spec.quirks:
+            victim = item_dicts[int(rng.integers(len(item_dicts)))]
+            victim["landmarks"] = np.zeros_like(victim["landmarks"])
+        if "degenerate-polygon" in spec.quirks:
+            victim = item_dicts[int(rng.integers(len(item_dicts)))]
+            victim["segmentation"] = [*victim["segmentation"], victim["segmentation"][0][:2].copy()]
+        if "closed-polygons" in spec.quirks:
+            victim = item_dicts[int(rng.integers(len(item_dicts)))]
+            victim["segmentation"] = [np.vstack([p, p[:1]]) if len(p) >= 3 else p for p in victim["segmentation"]]
     keys = [f"item{j + 1}" for j in range(len(item_dicts))]
     order_items = list(range(len(item_dicts)))
     if len(order_items) > 1 and rng.random() < 0.3:
@@ -595,6 +722,7 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
         result.silhouettes.append(gpx[i].polygons)
         result.occluders.append(shapes_over_item[i])
         result.measures.append(rec_by[i]["measures"])
+        result.self_occluded.append(gpx[i].self_occluded)
     result.cutters = cutters
 
     if not draw:
@@ -603,20 +731,25 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
     # ---- drawing
     bg_kind = "shop" if source == "shop" else ("bed" if flat else "user")
     img = background(W, H, bg_kind, drng)
-    d = ImageDraw.Draw(img)
-    lw = max(1, int(round(px_per_unit * 0.018)))
+    dr = ImageDraw.Draw(img)
+    lw = max(1, round(px_per_unit * 0.018))
     if not flat:
         if drng.random() < 0.85:
             back_hair = _ellipse(0.0, -0.66, 0.31, 0.40, 20)
             if drng.random() < 0.5:
-                back_hair = np.vstack([back_hair[:11], np.array([(-0.34, 0.0 + drng.uniform(0, 0.8)), (0.34, 0.0 + drng.uniform(0, 0.8))])[::-1]])
-            fill(d, [to_px(back_hair * np.array([squeeze if view == "side" else 1.0, 1.0]))], hair_c)
+                back_hair = np.vstack(
+                    [
+                        back_hair[:11],
+                        np.array([(-0.34, 0.0 + drng.uniform(0, 0.8)), (0.34, 0.0 + drng.uniform(0, 0.8))])[::-1],
+                    ]
+                )
+            fill(dr, [to_px(back_hair * np.array([squeeze if view == "side" else 1.0, 1.0]))], hair_c)
         for kind_, p in under:
             col = skin if kind_ == "skin" else (int(drng.integers(10, 120)),) * 3
-            fill(d, [to_px(p)], col)  # type: ignore[arg-type]
+            fill(dr, [to_px(p)], col)  # type: ignore[arg-type]
         if view == "back":
-            fill(d, [to_px(neck), to_px(head)], skin)
-            fill(d, [to_px(_ellipse(0.0, -0.66, 0.29, 0.38, 20))], hair_c)
+            fill(dr, [to_px(neck), to_px(head)], skin)
+            fill(dr, [to_px(_ellipse(0.0, -0.66, 0.29, 0.38, 20))], hair_c)
     for w_, g in zip(worn, gpx):
         look = w_.identity.look
         logo = None
@@ -637,30 +770,35 @@ def render_scene(spec: ImageSpec, *, draw: bool = True) -> SceneResult:
                 a = np.array([drng.uniform(bb[0], bb[2]) * 0.8, drng.uniform(bb[1], bb[3])])
                 b = a + np.array([drng.normal(0, 0.15), drng.uniform(0.2, 0.6)])
                 folds.append(to_px(np.array([a, b])))
-        draw_garment(img, g.polygons, look, inv_h, inner=g.inner, details=g.details, logo=logo, folds=folds, line_width=lw)
-    d = ImageDraw.Draw(img)
-    for s in over:
-        if s.kind == "head":
-            fill(d, s.polys[:1], shade(s.colour, 0.97))
-            fill(d, s.polys[1:], s.colour)
+        draw_garment(
+            img, g.polygons, look, inv_h, inner=g.inner, details=g.details, logo=logo, folds=folds, line_width=lw,
+            shading=0.08 if flat else float(drng.uniform(0.12, 0.3)),
+        )  # fmt: skip
+    dr = ImageDraw.Draw(img)
+    for shp in over:
+        if shp.kind == "head":
+            fill(dr, shp.polys[:1], shade(shp.colour, 0.97))
+            fill(dr, shp.polys[1:], shp.colour)
             if view == "front":
                 for ex in (-0.1, 0.1):
-                    fill(d, [to_px(_ellipse(ex, -0.66, 0.035, 0.025, 8))], (40, 30, 30))
-                fill(d, [to_px(_ellipse(0.0, -0.45, 0.07, 0.018, 8))], shade(s.colour, 0.7))
-                fill(d, [to_px(_ellipse(0.0, -0.9, 0.28, 0.14, 16))], hair_c)
-        elif s.kind == "phone":
-            fill(d, s.polys[:1], skin)
-            fill(d, s.polys[1:], s.colour)
+                    fill(dr, [to_px(_ellipse(ex, -0.66, 0.035, 0.025, 8))], (40, 30, 30))
+                fill(dr, [to_px(_ellipse(0.0, -0.45, 0.07, 0.018, 8))], shade(shp.colour, 0.7))
+                fill(dr, [to_px(_ellipse(0.0, -0.9, 0.28, 0.14, 16))], hair_c)
+        elif shp.kind == "phone":
+            fill(dr, shp.polys[:1], skin)
+            fill(dr, shp.polys[1:], shp.colour)
         else:
-            fill(d, s.polys, s.colour)
+            fill(dr, shp.polys, shp.colour)
     for strip in cut_strips:
-        fill(d, [strip], (int(drng.integers(40, 200)),) * 3)  # type: ignore[arg-type]
+        fill(dr, [strip], (int(drng.integers(40, 200)),) * 3)  # type: ignore[arg-type]
     img = camera_effects(img, drng, 1.0 if source == "user" else 0.0)
     result.image = img
     return result
 
 
-def _quirk_border_landmarks(lm: np.ndarray, pts: np.ndarray, pieces: list[np.ndarray], g: Garment, W: int, H: int, occ: np.ndarray) -> np.ndarray:
+def _quirk_border_landmarks(
+    lm: np.ndarray, pts: np.ndarray, pieces: list[np.ndarray], g: Garment, W: int, H: int, occ: np.ndarray
+) -> np.ndarray:
     """Landmarks just outside the image (within a pixel) put exactly on the border, as annotators did."""
     out = lm.copy()
     near = (~g.view_hidden) & (lm[:, 2] == 0)

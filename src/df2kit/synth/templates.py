@@ -32,25 +32,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from ..layout import Category
-from ._geometry import smooth_contour, smooth_polyline
+from ._geometry import points_in_polygon, smooth_contour, smooth_polyline
 
 __all__ = [
-    "Garment",
-    "Pose",
-    "PARAM_RANGES",
-    "TOPS",
-    "OUTWEAR",
     "BOTTOMS",
     "DRESSES",
+    "OUTWEAR",
+    "PARAM_RANGES",
+    "TOPS",
     "UPPER",
-    "sample_params",
-    "jitter_params",
+    "Garment",
+    "Pose",
     "build_garment",
+    "jitter_params",
+    "sample_params",
 ]
 
 View = Literal["front", "back", "side", "flat"]
@@ -97,7 +97,11 @@ for _c in _VEST:
     PARAM_RANGES[_c].update(neck_w=(0.30, 0.52), strap_w=(0.10, 0.28), front_depth=(0.20, 0.65))
 for _c in _SLING:
     PARAM_RANGES[_c].update(
-        neck_w=(0.38, 0.58), top_y=(0.25, 0.50), strap_w=(0.035, 0.07), front_depth=(0.05, 0.22), strap_tilt=(-0.15, 0.12)
+        neck_w=(0.38, 0.58),
+        top_y=(0.25, 0.50),
+        strap_w=(0.035, 0.07),
+        front_depth=(0.05, 0.22),
+        strap_tilt=(-0.15, 0.12),
     )
 PARAM_RANGES[Category.SHORTS] = {
     "waist_y": (1.38, 1.68),
@@ -165,16 +169,18 @@ class Garment:
     anchors: dict[str, np.ndarray] = field(default_factory=dict)  #: body attachment points
 
     def transformed(self, fn) -> Garment:  # type: ignore[no-untyped-def]
-        """A copy with every point mapped through ``fn((N, 2)) -> (N, 2)``."""
+        """A copy with every point mapped through ``fn((N, 2)) -> (N, 2)`` (one call for all points)."""
+        parts = [self.landmarks, *self.polygons, *(p for p, _, _ in self.details), *self.inner, *self.anchors.values()]
+        sizes = np.cumsum([len(p) for p in parts])[:-1]
+        mapped = np.split(fn(np.vstack(parts)), sizes)
+        it = iter(mapped)
+        lm = next(it)
+        polys = [next(it) for _ in self.polygons]
+        details = [(next(it), c, k) for _, c, k in self.details]
+        inner = [next(it) for _ in self.inner]
+        anchors = {k: next(it) for k in self.anchors}
         return Garment(
-            self.category,
-            fn(self.landmarks),
-            self.view_hidden.copy(),
-            self.self_occluded.copy(),
-            [fn(p) for p in self.polygons],
-            [(fn(p), c, k) for p, c, k in self.details],
-            [fn(p) for p in self.inner],
-            {k: fn(v) for k, v in self.anchors.items()},
+            self.category, lm, self.view_hidden.copy(), self.self_occluded.copy(), polys, details, inner, anchors
         )
 
 
@@ -186,7 +192,9 @@ def sample_params(category: Category, rng: np.random.Generator) -> dict[str, flo
     return {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in PARAM_RANGES[Category(category)].items()}
 
 
-def jitter_params(category: Category, base: dict[str, float], rng: np.random.Generator, amount: float) -> dict[str, float]:
+def jitter_params(
+    category: Category, base: dict[str, float], rng: np.random.Generator, amount: float
+) -> dict[str, float]:
     """``base`` moved by up to ``amount`` of each range (clipped to the range): products of one family."""
     out = {}
     for k, (lo, hi) in PARAM_RANGES[Category(category)].items():
@@ -213,12 +221,12 @@ class _Contour:
         self.pts: list[np.ndarray] = []
         self.corner: list[bool] = []
 
-    def L(self, j: int, corner: bool = False) -> _Contour:  # noqa: N802 - reads like the figure
+    def L(self, j: int, corner: bool = False) -> _Contour:
         self.pts.append(self.lm[j - 1])
         self.corner.append(corner)
         return self
 
-    def P(self, p: np.ndarray, corner: bool = False) -> _Contour:  # noqa: N802
+    def P(self, p: np.ndarray, corner: bool = False) -> _Contour:
         self.pts.append(np.asarray(p, dtype=np.float64))
         self.corner.append(corner)
         return self
@@ -227,7 +235,7 @@ class _Contour:
         return smooth_contour(np.array(self.pts), np.array(self.corner), samples=samples)
 
 
-def _side_x(y: np.ndarray | float, ys: list[float], xs: list[float]) -> np.ndarray:
+def _side_x(y: Any, ys: list[float], xs: list[float]) -> Any:
     """Half-width of the body of a garment at height y (piecewise linear through (ys, xs))."""
     return np.interp(y, ys, xs)
 
@@ -276,7 +284,7 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
     n1 = _pt(0.0, top_y + P["back_drop"])
     fd = top_y + max(P["front_depth"], P["back_drop"] + 0.06)
     r = P["neck_round"]
-    gap = P.get("open_gap", 0.0) if is_out else 0.0
+    gap = min(P.get("open_gap", 0.0), nw - 0.10) if is_out else 0.0
     closed_front = is_out and (gap < 0.04 or view in ("back",))
     if is_out and closed_front:
         gap = 0.0
@@ -288,29 +296,82 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
     extra_polys: list[np.ndarray] = []
 
     # --- numbering tables: which landmark number holds which generic point (left side; right = mirror)
+    num: dict[str, Any]
     if cat == Category.SHORT_SLEEVE_TOP:
-        num = dict(sh=7, s_mid=8, c_out=9, c_in=10, u_mid=11, pit=12, side=(13, 14), hem=15, hem_c=16)
+        num = {
+            "sh": 7,
+            "s_mid": 8,
+            "c_out": 9,
+            "c_in": 10,
+            "u_mid": 11,
+            "pit": 12,
+            "side": (13, 14),
+            "hem": 15,
+            "hem_c": 16,
+        }
     elif cat == Category.LONG_SLEEVE_TOP:
-        num = dict(sh=7, s_out=(8, 9, 10), c_out=11, c_in=12, s_in=(13, 14, 15), pit=16, side=(17, 18), hem=19, hem_c=20)
+        num = {
+            "sh": 7,
+            "s_out": (8, 9, 10),
+            "c_out": 11,
+            "c_in": 12,
+            "s_in": (13, 14, 15),
+            "pit": 16,
+            "side": (17, 18),
+            "hem": 19,
+            "hem_c": 20,
+        }
     elif cat == Category.SHORT_SLEEVE_OUTWEAR:
-        num = dict(sh=7, s_mid=8, c_out=9, c_in=10, u_mid=11, pit=12, side=(13, 14), hem=15, hem_f=16, edge=(31, 30), top=4)
+        num = {
+            "sh": 7,
+            "s_mid": 8,
+            "c_out": 9,
+            "c_in": 10,
+            "u_mid": 11,
+            "pit": 12,
+            "side": (13, 14),
+            "hem": 15,
+            "hem_f": 16,
+            "edge": (31, 30),
+            "top": 4,
+        }
     elif cat == Category.LONG_SLEEVE_OUTWEAR:
-        num = dict(
-            sh=7, s_out=(8, 9, 10), c_out=11, c_in=12, s_in=(13, 14, 15), pit=16, side=(17, 18), hem=19, hem_f=20,
-            edge=(39, 38), top=4,
-        )  # fmt: skip
+        num = {
+            "sh": 7, "s_out": (8, 9, 10), "c_out": 11, "c_in": 12, "s_in": (13, 14, 15), "pit": 16, "side": (17, 18), "hem": 19, "hem_f": 20,
+            "edge": (39, 38), "top": 4,
+        }  # fmt: skip
     elif cat == Category.VEST:
-        num = dict(sh=7, side=(8, 9), hem=10, hem_c=11)
+        num = {"sh": 7, "side": (8, 9), "hem": 10, "hem_c": 11}
     elif cat == Category.SLING:
-        num = dict(strap=7, side=(8, 9), hem=10, hem_c=11)
+        num = {"strap": 7, "side": (8, 9), "hem": 10, "hem_c": 11}
     elif cat == Category.SHORT_SLEEVE_DRESS:
-        num = dict(sh=7, s_mid=8, c_out=9, c_in=10, u_mid=11, pit=12, side=(13, 14, 15, 16), hem=17, hem_c=18)
+        num = {
+            "sh": 7,
+            "s_mid": 8,
+            "c_out": 9,
+            "c_in": 10,
+            "u_mid": 11,
+            "pit": 12,
+            "side": (13, 14, 15, 16),
+            "hem": 17,
+            "hem_c": 18,
+        }
     elif cat == Category.LONG_SLEEVE_DRESS:
-        num = dict(sh=7, s_out=(8, 9, 10), c_out=11, c_in=12, s_in=(13, 14, 15), pit=16, side=(17, 18, 19, 20), hem=21, hem_c=22)
+        num = {
+            "sh": 7,
+            "s_out": (8, 9, 10),
+            "c_out": 11,
+            "c_in": 12,
+            "s_in": (13, 14, 15),
+            "pit": 16,
+            "side": (17, 18, 19, 20),
+            "hem": 21,
+            "hem_c": 22,
+        }
     elif cat == Category.VEST_DRESS:
-        num = dict(sh=7, side=(8, 9, 10, 11), hem=12, hem_c=13)
+        num = {"sh": 7, "side": (8, 9, 10, 11), "hem": 12, "hem_c": 13}
     else:  # SLING_DRESS
-        num = dict(strap=7, side=(8, 9, 10, 11), hem=12, hem_c=13)
+        num = {"strap": 7, "side": (8, 9, 10, 11), "hem": 12, "hem_c": 13}
 
     def mirror(j: int) -> int:
         for a, b in cat.flip_pairs:
@@ -339,15 +400,20 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
 
     # sleeves / armholes, per side
     angles = {-1: pose.sleeve_left, 1: pose.sleeve_right}
-    side_pts: dict[int, dict[str, np.ndarray]] = {-1: {}, 1: {}}
+    side_pts: dict[int, dict[str, Any]] = {-1: {}, 1: {}}
     for s in (-1, 1):
         pit = _pt(s * cw, arm_y)
         sp = side_pts[s]
         sp["pit"] = pit
         if sleeves in ("short", "long"):
             sh = _pt(s * sw, sd)
-            c_out, c_in, u = _sleeve(sh, pit, angles[s], P["sleeve_len"], P["cuff_w"], s)
-            # keep the under-sleeve going outwards from the armpit (a sleeve never folds back into the body)
+            ang = angles[s]
+            c_out, c_in, u = _sleeve(sh, pit, ang, P["sleeve_len"], P["cuff_w"], s)
+            if sleeves == "short":
+                # a short sleeve stands off the body: its inner cuff stays outside the side seam
+                while ang < 85.0 and abs(c_in[0]) < float(_side_x(max(c_in[1], arm_y), side_ys, side_xs)) + 0.10:
+                    ang += 3.0
+                    c_out, c_in, u = _sleeve(sh, pit, ang, P["sleeve_len"], P["cuff_w"], s)
             sp.update(sh=sh, c_out=c_out, c_in=c_in, u=u)
         elif sleeves == "vest":
             sh = _pt(s * (nw + P["strap_w"]), sd * 0.45)
@@ -371,16 +437,18 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
     # body side points
     side_nums = num["side"]
     hem_n = num["hem"]
-    if is_dress:
-        fr = {4: (0.18, 0.55), 2: (0.30, 0.72)}  # placeholders, replaced below
-        del fr
     for s in (-1, 1):
         sp = side_pts[s]
         pit = sp["pit"]
         ys: list[float]
         if is_dress:
             if len(side_nums) == 4:  # chest, under-bust, waist, skirt
-                ys = [arm_y + 0.22 * (waist_y - arm_y), arm_y + 0.55 * (waist_y - arm_y), waist_y, waist_y + 0.5 * (length - waist_y)]
+                ys = [
+                    arm_y + 0.22 * (waist_y - arm_y),
+                    arm_y + 0.55 * (waist_y - arm_y),
+                    waist_y,
+                    waist_y + 0.5 * (length - waist_y),
+                ]
             else:
                 ys = [arm_y + 0.35 * (waist_y - arm_y), waist_y, waist_y + 0.5 * (length - waist_y)]
         elif cat in (Category.VEST, Category.SLING):
@@ -432,8 +500,8 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
         hem_f = _pt(-max(gap, 0.012), length + P["hem_curve"] * 0.8)
         put(num["hem_f"], hem_f)
         e_top = lm[num["top"] - 1]
-        for j, t in zip(num["edge"], (0.66, 0.33)):
-            put(j, _lerp(e_top, hem_f, 1.0 - t))
+        for j, t in zip(num["edge"], (0.67, 0.33)):  # edge = (lower, upper), as the contour climbs
+            put(j, _lerp(e_top, hem_f, t))
     if sleeves == "sling":
         tilt = P["strap_tilt"]
         strap_len = top_y + 0.04
@@ -475,8 +543,6 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
                 outline.P(sp["mid"]).P(sp["corner"], True)
             for q in side_nums:
                 outline.L(j(q))
-            if is_dress:
-                pass
             outline.L(j(hem_n), True)
         else:
             outline.L(j(hem_n), True)
@@ -512,7 +578,7 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
             outline.L(mirror(q))
         outline.L(mirror(num["hem_f"]), True)
     elif is_out:
-        outline.P(_pt(0.0, length + P["hem_curve"] * 0.8))
+        outline.L(num["hem_f"]).L(mirror(num["hem_f"]))
     else:
         outline.L(num["hem_c"])
     side_chain(1)
@@ -550,13 +616,21 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
         else:
             top_pt = sp["sh"] if "sh" in sp else _pt(s * nw, top_y)
             anchors[f"armhole_{'l' if s < 0 else 'r'}"] = np.array([top_pt, sp["corner"]])
-    details.append((np.array([side_pts[-1]["hem"] + _pt(0, -0.06), _pt(0, hem_c - 0.06), side_pts[1]["hem"] + _pt(0, -0.06)]), False, "hem"))
+    details.append(
+        (
+            np.array([side_pts[-1]["hem"] + _pt(0, -0.06), _pt(0, hem_c - 0.06), side_pts[1]["hem"] + _pt(0, -0.06)]),
+            False,
+            "hem",
+        )
+    )
     if is_dress:
         wl = _side_x(waist_y, side_ys, side_xs)
         details.append((np.array([_pt(-wl, waist_y), _pt(wl, waist_y)]), False, "seam"))
     anchors["neck"] = np.array([n2, n6])
     anchors["hem"] = np.array([side_pts[-1]["hem"], side_pts[1]["hem"]])
-    anchors["waist"] = np.array([_pt(-_side_x(waist_y, side_ys, side_xs), waist_y), _pt(_side_x(waist_y, side_ys, side_xs), waist_y)])
+    anchors["waist"] = np.array(
+        [_pt(-_side_x(waist_y, side_ys, side_xs), waist_y), _pt(_side_x(waist_y, side_ys, side_xs), waist_y)]
+    )
 
     # ---- views
     if view == "back":
@@ -570,11 +644,13 @@ def _upper(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: i
             hidden[4] = True
     g = Garment(cat, lm, hidden, selfocc, polygons, details, inner, anchors)
     if view == "side":
-        g = _side_view(g, side_pts, num, sleeves, mirror, facing, P)
+        g = _side_view(g, side_pts, num, sleeves, mirror, facing, P, lambda y: _side_x(y, side_ys, side_xs))
     return g
 
 
-def _side_view(g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: dict[str, float]) -> Garment:  # type: ignore[no-untyped-def]
+def _side_view(
+    g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: dict[str, float], half_width
+) -> Garment:  # type: ignore[no-untyped-def]
     """Turn a front view into a three-quarter/side view: narrower, the far sleeve tucked behind the body."""
     squeeze = 0.62 + 0.18 * P.get("neck_round", 0.5)
     far = -facing
@@ -594,13 +670,13 @@ def _side_view(g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: 
         hem = sp["hem"]
         sh = sp["sh"]
         # occluded sleeve landmarks: hanging straight down just inside the body's far side
-        inner_x = pit[0] * 0.80
         y0, y1 = pit[1] + 0.05, hem[1] - 0.08
         for q in sorted(far_ids):
             if q == j(num["pit"]) - 1:
                 continue
             y = float(np.clip(lm[q, 1], y0, y1)) if y1 > y0 else y0
-            lm[q] = _pt(inner_x + far * 0.04 * ((q * 7) % 3), y)
+            x = far * float(half_width(y)) * (0.62 + 0.05 * ((q * 7) % 3))
+            lm[q] = _pt(x, y)
             selfocc[q] = True
         # the far shoulder drops to the armpit line; the outline follows the body
         lm[j(num["sh"]) - 1] = _pt(sh[0] * 0.94, sh[1])
@@ -613,20 +689,22 @@ def _side_view(g: Garment, side_pts, num, sleeves: str, mirror, facing: int, P: 
     def squeeze_fn(p: np.ndarray) -> np.ndarray:
         return p * sq
 
-    out = Garment(g.category, lm, g.view_hidden.copy(), selfocc, polygons, g.details, g.inner, g.anchors).transformed(squeeze_fn)
-    # the front features turn towards the viewer's side
+    out = Garment(g.category, lm, g.view_hidden.copy(), selfocc, polygons, g.details, g.inner, g.anchors).transformed(
+        squeeze_fn
+    )
+    # the front features turn towards the viewer's side (where they stay inside the garment)
     shift = facing * 0.22 * (1.0 - squeeze)
-    front_ids = [2, 3, 4]  # 0-based 3, 4, 5 (front neckline)
-    for q in front_ids:
-        if not out.view_hidden[q] and g.category not in OUTWEAR:
-            out.landmarks[q, 0] += shift
+    if g.category not in OUTWEAR:
+        for q in (2, 3, 4):  # 0-based: the front neckline 3, 4, 5
+            moved = out.landmarks[q] + (shift, 0.0)
+            if not out.view_hidden[q] and points_in_polygon(moved[None], out.polygons[0])[0]:
+                out.landmarks[q] = moved
     return out
 
 
 def _rebuild_without_far_sleeve(g: Garment, lm, far: int, cat: Category, num, sleeves: str, mirror, j) -> np.ndarray:  # type: ignore[no-untyped-def]
     """The main outline with the far sleeve removed (shoulder -> armpit -> side)."""
     # walk the front-view outline's control sequence again, replacing the far sleeve by shoulder + armpit
-    near = -far
     c = _Contour(lm)
     sleeve_seq_left = [num["sh"]]
     sleeve_seq_left += [num["s_mid"]] if sleeves == "short" else list(num["s_out"])
@@ -657,7 +735,6 @@ def _rebuild_without_far_sleeve(g: Garment, lm, far: int, cat: Category, num, sl
             for q in seq:
                 c.L(jj(q), q in corners)
 
-    del near
     c.L(2, True)
     chain(-1)
     if is_out and not closed_front:
@@ -669,7 +746,7 @@ def _rebuild_without_far_sleeve(g: Garment, lm, far: int, cat: Category, num, sl
             c.L(mirror(q))
         c.L(mirror(num["hem_f"]), True)
     elif is_out:
-        c.P(_pt(0.0, float(lm[num["hem_f"] - 1, 1])))
+        c.L(num["hem_f"]).L(mirror(num["hem_f"]))
     else:
         c.L(num["hem_c"])
     chain(1)
@@ -704,7 +781,9 @@ def _bottom(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: 
         lm[3] = _pt(-mid_x, mid_y)
         lm[7] = _pt(mid_x, mid_y)
         c.L(1, True).L(4).L(5, True).L(6).L(7, True).L(8).L(3, True).L(2)
-        details.append((np.array([lm[4] + _pt(0.02, -0.05), lm[5] + _pt(0, -0.05), lm[6] + _pt(-0.02, -0.05)]), False, "hem"))
+        details.append(
+            (np.array([lm[4] + _pt(0.02, -0.05), lm[5] + _pt(0, -0.05), lm[6] + _pt(-0.02, -0.05)]), False, "hem")
+        )
         anchors["legs"] = np.array([_pt(-0.42, L), _pt(0.42, L)])
     else:
         hip = P["hip_w"]
@@ -747,7 +826,9 @@ def _bottom(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: 
             lm[13] = _pt(hip, lm[3, 1])  # 14
             lm[4] = _pt(min(-(hip - 0.02), knee_c - kh - 0.05), thigh_y + 0.35)  # 5
             lm[12] = _pt(-lm[4, 0], lm[4, 1])  # 13
-            c.L(1, True).L(4).L(5).L(6, True).L(7, True).L(8).L(9, True).L(10).L(11, True).L(12, True).L(13).L(14).L(3, True).L(2)
+            c.L(1, True).L(4).L(5).L(6, True).L(7, True).L(8).L(9, True).L(10).L(11, True).L(12, True).L(13).L(14).L(
+                3, True
+            ).L(2)
             legs = [(lm[5], lm[6]), (lm[10], lm[11])]
         for a, b in legs:
             details.append((np.array([a + _pt(0, -0.07), b + _pt(0, -0.07)]), False, "hem"))
@@ -757,7 +838,14 @@ def _bottom(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: 
             details.append((np.array([_pt(0.0, wy + wc + band), _pt(0.0, crotch_y - 0.12)]), False, "fly"))
         else:
             for s in (-1, 1):
-                pk = np.array([_pt(s * 0.18, wy + 0.22), _pt(s * 0.50, wy + 0.22), _pt(s * 0.48, wy + 0.52), _pt(s * 0.20, wy + 0.52)])
+                pk = np.array(
+                    [
+                        _pt(s * 0.18, wy + 0.22),
+                        _pt(s * 0.50, wy + 0.22),
+                        _pt(s * 0.48, wy + 0.52),
+                        _pt(s * 0.20, wy + 0.52),
+                    ]
+                )
                 details.append((pk, True, "seam"))
     details.append((np.array([lm[0] + _pt(0.0, band), lm[1] + _pt(0.0, band), lm[2] + _pt(0.0, band)]), False, "band"))
     anchors["waist"] = np.array([lm[0], lm[2]])
@@ -773,7 +861,9 @@ def _bottom(cat: Category, P: dict[str, float], pose: Pose, view: View, facing: 
     return g
 
 
-def build_garment(category: Category, params: dict[str, float], pose: Pose, view: View = "front", facing: int = 1) -> Garment:
+def build_garment(
+    category: Category, params: dict[str, float], pose: Pose, view: View = "front", facing: int = 1
+) -> Garment:
     """The geometry of one garment of ``category`` in person units (module docstring)."""
     cat = Category(category)
     if cat in BOTTOMS:
