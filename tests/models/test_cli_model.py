@@ -66,20 +66,22 @@ def _flags(over: dict) -> list[str]:
 
 @pytest.mark.slow
 def test_a_short_run_learns(tmp_path) -> None:
-    """Train the small model for a few minutes of one core on synthetic data and score the validation split."""
+    """Train the small model from scratch for about two minutes of one core, from the command line, and score
+    box AP50 on the synthetic validation split. The garments are the simple hand-drawn ones of ``_toy`` (three
+    categories): df2kit.synth's scenes need far longer from scratch (see the README's model section)."""
     pytest.importorskip("torch")
-    evaluation = pytest.importorskip("df2kit.evaluation")
-    if not hasattr(evaluation, "evaluate"):
-        pytest.skip("df2kit.evaluation.evaluate has not landed yet")
-    from df2kit.synth import synthesize
+    from ._coco import box_ap50
+    from ._toy import make_toy_split
 
-    root = tmp_path / "synth"
-    synthesize(root, train=160, validation=40, seed=5, size=160, workers=1)
+    root = tmp_path / "toy"
+    make_toy_split(root, "train", 50, seed=1)
+    make_toy_split(root, "validation", 12, seed=2, first_id=1000)
     run = tmp_path / "run"
-    over = {**TINY, "model.min_size": 128, "model.max_size": 128, "pairs_per_batch": 4, "log_every": 5}
-    code = main(["-q", "train", str(root), "--out", str(run), "--preset", "small", *_flags(over), "--epochs", "6"])
+    over = {**TINY, "model.min_size": 128, "model.max_size": 128, "log_every": 10}
+    code = main(["-q", "train", str(root), "--out", str(run), "--preset", "small", *_flags(over), "--epochs", "5"])
     assert code == 0
     summary = json.loads((run / "summary.json").read_text())
-    box = summary["evaluation"]["detection"]
-    assert box["AP50"] >= 0.15, summary["evaluation"]
-    assert os.path.exists(run / "eval" / "results.json") and os.path.exists(run / "eval" / "retrieval_results.json")
+    assert summary["evaluation"]["retrieval"]["top20"] > 0  # the end-of-run evaluation ran
+    ap50 = box_ap50(root / "validation", run / "eval" / "results.json")
+    assert ap50 >= 0.4, (ap50, summary["final_losses"])  # untrained: 0.0; this run: 0.63
+    assert os.path.exists(run / "eval" / "retrieval_results.json")

@@ -19,7 +19,7 @@ image couples sharing a pair_id. RUN_DIR gets checkpoint.pt (every epoch; --resu
 continues), metrics.jsonl, loss_curves.png, config.json, summary.json and eval/ (the
 validation split's result files and scores, at the end).
 
-Settings: --preset (paper: ResNet-50 FPN at 800 px; small: ResNet-18 FPN at 224 px, CPU
+Settings: --preset (paper: ResNet-50 FPN at 800 px; small: ResNet-18 FPN at 128 px, CPU
 friendly), then --config FILE (TOML or YAML; [model] and [loss] sections), then flags.
 Every setting has a flag; unknown keys in a file are errors.
 

@@ -12,7 +12,7 @@ import torch
 from .._atomic import atomic_write_bytes
 from ..io.scan import SplitTable
 from ..models.match_rcnn import MatchRCNN
-from . import _pending
+from ..search import write_retrieval_results
 from .data import ImageDataset
 from .inference import ResultsWriter, RetrievalCollector, result_entries, run_inference
 
@@ -68,19 +68,25 @@ def evaluate_split(
         raise
     writer.close()
     retrieval = collector.entries(model.roi_heads.pair_head.fc.weight.detach().cpu().numpy(), k=top_k)
-    _pending.write_retrieval_results(out_dir / "retrieval_results.json", retrieval)
+    write_retrieval_results(out_dir / "retrieval_results.json", retrieval)
+    from ..evaluation.retrieval import evaluate_retrieval
+
+    scores: dict[str, dict[str, float]] = {}
     try:
         from ..evaluation import evaluate
     except ImportError:
-        log.warning("results written to %s; scoring needs df2kit.evaluation, which this build lacks", out_dir)
-        return {}
-    scores: dict[str, dict[str, float]] = {}
-    flat = [e for _, entries in per_image for e in entries]
-    for task in COCO_TASKS:
-        res = evaluate(task, table, flat)
-        atomic_write_bytes(out_dir / f"{task}.json", orjson.dumps(res.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
-        scores[task] = _headline(res)
-    res = evaluate("retrieval", table, retrieval)
-    atomic_write_bytes(out_dir / "retrieval.json", orjson.dumps(res.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
+        log.warning("detection, landmark and mask results written to %s; scoring them needs df2kit.evaluation.evaluate", out_dir)
+    else:
+        flat = [e for _, entries in per_image for e in entries]
+        for task in COCO_TASKS:
+            res = evaluate(task, table, flat)
+            _save(out_dir / f"{task}.json", res)
+            scores[task] = _headline(res)
+    res = evaluate_retrieval(table, retrieval)
+    _save(out_dir / "retrieval.json", res)
     scores["retrieval"] = _headline(res)
     return scores
+
+
+def _save(path: Path, result: Any) -> None:
+    atomic_write_bytes(path, orjson.dumps(result.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2))

@@ -155,7 +155,7 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
     "small": {
         "epochs": 8,
-        "pairs_per_batch": 4,
+        "pairs_per_batch": 2,
         "optimizer": "adamw",
         "lr": 0.002,
         "weight_decay": 1e-4,

@@ -21,8 +21,8 @@ from .._atomic import atomic_open
 from .._progress import progress_bar
 from ..layout import NUM_LANDMARKS, NUM_LANDMARKS_BY_ID, OFFSET_BY_ID
 from ..models.heads import ranking_vectors
+from ..search import GalleryIndex, retrieval_entries
 from ..structures.masks import encode_mask
-from . import _pending
 from .data import ImageDataset, check_batch, collate
 
 __all__ = ["Detections", "ResultsWriter", "RetrievalCollector", "autocast", "resolve_device", "result_entries", "run_inference"]
@@ -213,6 +213,5 @@ class RetrievalCollector:
         q = {n: np.concatenate(v) for n, v in self.q.items()}
         g = {n: np.concatenate(v) for n, v in self.g.items()}
         qv, gv = ranking_vectors(pair_weight, q["emb"], g["emb"])
-        return _pending.retrieval_entries(
-            gv, g["img"], g["box"].astype(np.float64), qv, q["img"], q["box"].astype(np.float64), q["cat"], q["score"], k=k
-        )
+        index = GalleryIndex(gv, g["img"], g["box"].astype(np.float64))
+        return retrieval_entries(index, qv, q["img"], q["box"].astype(np.float64), q["cat"], q["score"], k=k)

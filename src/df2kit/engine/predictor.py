@@ -30,6 +30,7 @@ from .._table import format_table
 from ..errors import DatasetError
 from ..io.images import IMAGE_EXTENSIONS
 from ..io.scan import scan_split
+from ..search import write_retrieval_results
 from ..structures.records import image_id_from_stem
 from .checkpoint import load_model
 from .data import ImageDataset
@@ -161,8 +162,6 @@ def predict(
     seconds = time.perf_counter() - start
     retrieval_path = None
     if retrieval and sources:
-        from ._pending import write_retrieval_results
-
         entries = collector.entries(model.roi_heads.pair_head.fc.weight.detach().cpu().numpy(), k=top_k)
         retrieval_path = str(out_dir / "retrieval_results.json")
         write_retrieval_results(retrieval_path, entries)

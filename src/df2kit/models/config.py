@@ -6,12 +6,12 @@ trained. Two presets:
 * ``paper`` (the defaults): ResNet-50 FPN at 800/1333 px with the proposal counts of torchvision's Mask R-CNN
   and the matching network of the dataset paper (RoIAlign 7x7x256, three 3x3 convs of 256, a 3x3 conv of
   1024, global average pooling, FC 1024 -> 256 + BN; pair head FC 256 -> 2 on the squared difference).
-* ``small``: ResNet-18 FPN with 64 channels at 224 px, fewer proposals and slimmer heads, so that a toy
-  model trains on a laptop CPU in minutes. Same streams, same losses, same code path.
+* ``small``: ResNet-18 FPN with 64 channels at 128 px (192 px at most), fewer proposals and slimmer heads,
+  so that a toy model trains on a laptop CPU. Same streams, same losses, same code path.
 
->>> cfg = ModelConfig.preset("small", min_size=256)
+>>> cfg = ModelConfig.preset("small", min_size=160)
 >>> cfg.backbone, cfg.min_size, cfg.embedding_dim
-('resnet18', 256, 128)
+('resnet18', 160, 128)
 >>> ModelConfig().embedding_dim
 256
 """
@@ -138,8 +138,8 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         "returned_layers": (2, 3, 4),
         "fpn_channels": 64,
         "anchor_sizes": (16, 32, 64, 128),
-        "min_size": 224,
-        "max_size": 224,
+        "min_size": 128,
+        "max_size": 192,
         "rpn_pre_nms_top_n_train": 600,
         "rpn_post_nms_top_n_train": 300,
         "rpn_pre_nms_top_n_test": 300,
@@ -150,11 +150,11 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         "detections_per_image": 20,
         "mask_head_channels": 64,
         "mask_head_convs": 2,
-        "landmark_head_channels": 64,
+        "landmark_head_channels": 32,
         "landmark_head_convs": 2,
         "heatmap_size": 28,
-        "match_channels": 64,
-        "match_hidden": 256,
+        "match_channels": 32,
+        "match_hidden": 128,
         "embedding_dim": 128,
     },
 }
