@@ -370,28 +370,27 @@ def _train(config: TrainConfig, d: _Dist, *, progress: bool) -> Path:
             dist.barrier()
     seconds = time.perf_counter() - t0
     diff = _param_spread(model, d) if d.world > 1 else None
+    if not d.main:
+        return run_dir  # process 0 evaluates and writes the summary; no collective call follows
     evaluation: dict[str, dict[str, float]] = {}
-    if d.main and config.evaluate and config.val_split is not None:
+    if config.evaluate and config.val_split is not None:
         evaluation = _evaluate(model, config, device, run_dir, progress=progress)
         if evaluation and metrics is not None:
             metrics.add({"type": "eval", "step": step, "split": config.val_split, **evaluation})
-    if d.main:
-        summary = TrainSummary(
-            run_dir=str(run_dir),
-            epochs=config.epochs,
-            steps=step,
-            images_seen=images_seen,
-            seconds=round(seconds, 2),
-            images_per_second=round(images_seen / max(seconds, 1e-9), 3) if config.epochs > start_epoch else 0.0,
-            world_size=d.world,
-            device=str(device),
-            final_losses=last,
-            evaluation=evaluation,
-            ddp_max_param_diff=diff,
-        )
-        atomic_write_bytes(run_dir / "summary.json", orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2))
-    if d.world > 1:
-        dist.barrier()
+    summary = TrainSummary(
+        run_dir=str(run_dir),
+        epochs=config.epochs,
+        steps=step,
+        images_seen=images_seen,
+        seconds=round(seconds, 2),
+        images_per_second=round(images_seen / max(seconds, 1e-9), 3) if config.epochs > start_epoch else 0.0,
+        world_size=d.world,
+        device=str(device),
+        final_losses=last,
+        evaluation=evaluation,
+        ddp_max_param_diff=diff,
+    )
+    atomic_write_bytes(run_dir / "summary.json", orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2))
     return run_dir
 
 
