@@ -75,6 +75,23 @@ def test_large_garment_like_polygons_match_pycocotools() -> None:
     assert [g["counts"] for g in got] == [_coco_poly(it, h, w) for it, h, w in zip(items, hs, ws)]
 
 
+def test_steep_edges_with_integer_corners_match_pycocotools() -> None:
+    # steep edges with slopes like 1/2, 1/3 put column steps exactly on sample boundaries: the tie cases
+    rng = np.random.default_rng(17)
+    items, hs, ws = [], [], []
+    for _ in range(300):
+        h, w = int(rng.integers(20, 90)), int(rng.integers(20, 90))
+        k = int(rng.integers(3, 9))
+        xs = rng.integers(0, w, k).astype(float)
+        ys = rng.integers(0, h, k).astype(float)
+        xs[1::2] = xs[0::2][: len(xs[1::2])] + rng.integers(-3, 4, len(xs[1::2]))  # nearly vertical edges
+        items.append([np.stack([xs, ys], 1).ravel().tolist()])
+        hs.append(h)
+        ws.append(w)
+    got = mk.polygons_to_rles(items, hs, ws)
+    assert [g["counts"] for g in got] == [_coco_poly(it, h, w) for it, h, w in zip(items, hs, ws)]
+
+
 @pytest.mark.parametrize(
     "polys,h,w",
     [
@@ -101,7 +118,9 @@ def test_polygons_accept_point_arrays_and_items_in_any_order() -> None:
     assert mk.polygons_to_rle([a], 8, 9) == mk.polygons_to_rle([a.ravel().tolist()], 8, 9)
     # the batch rasterizer takes the polygons of several items interleaved
     pts = np.concatenate([a, a + 2, a + 1])
-    counts, offsets = mk._rasterize(pts, np.array([4, 4, 4]), np.array([1, 0, 1]), np.array([10, 12]), np.array([11, 13]))
+    counts, offsets = mk._rasterize(
+        pts, np.array([4, 4, 4]), np.array([1, 0, 1]), np.array([10, 12]), np.array([11, 13])
+    )
     strings = mk.counts_to_strings(counts, offsets)
     assert strings[0] == _coco_poly([(a + 2).ravel().tolist()], 10, 11)
     assert strings[1] == _coco_poly([a.ravel().tolist(), (a + 1).ravel().tolist()], 12, 13)
@@ -218,3 +237,10 @@ def test_pair_intersections_equal_bitmap_counts() -> None:
     want = np.array([(masks[i] & masks[j]).sum() for i, j in zip(ai, bi)])
     assert np.array_equal(got, want)
     assert np.array_equal(ms.area, [m.sum() for m in masks])
+    # the same from one side's runs only
+    s, e, owner, totals = mk.strings_to_runs([mk.encode_mask(m)["counts"] for m in masks])
+    assert np.array_equal(totals, [23 * 17] * 40)
+    run_first = np.searchsorted(owner, np.arange(41))
+    assert np.array_equal(mk.run_intersections(s, e, run_first, ai, ms, bi), want)
+    area, x0, x1, y0, y1 = mk.runs_geometry(s, e, owner, np.full(40, 23), 40)
+    assert np.array_equal(area, ms.area) and np.array_equal(x0, ms.x0) and np.array_equal(y1, ms.y1)

@@ -25,6 +25,9 @@ COMMANDS = (
     "retrieve",
     "train",
     "predict",
+    "show",
+    "report",
+    "demo",
 )
 
 _DESCRIPTION = """\

@@ -26,8 +26,9 @@ item and field.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import io
+import itertools
 import logging
 import multiprocessing
 import operator
@@ -477,6 +478,8 @@ _GET_FIELDS = operator.itemgetter(
     "scale", "occlusion", "zoom_in", "viewpoint",
 )
 _K3 = [3 * k for k in _K]
+_K3_ARR = np.array(_K3, dtype=np.int64)
+_NAME_ARR = np.array(_NAME_OF, dtype=object)
 _READ = 1 << 20
 _MIN_CHUNK = 500  # files per worker job at least (tests lower it to exercise the pool)
 
@@ -500,28 +503,191 @@ def _read_file(path: str) -> tuple[bytes, int, int]:
         os.close(fd)
 
 
+class _Candidates:
+    """Files that passed the per-file proofs, with their items not yet checked."""
+
+    def __init__(self) -> None:
+        self.files: list[int] = []  # index into names
+        self.stems: list[str] = []
+        self.source: list[int] = []
+        self.pair_id: list[int] = []
+        self.item_count: list[int] = []
+        self.keys: list[str] = []
+        self.items: list[Any] = []
+
+
+def _int_column(values: Sequence[Any], lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """int64 column and a bad mask (not an int, or outside lo..hi-1)."""
+    arr = np.array(values)
+    if arr.dtype.kind == "i" and len(arr):
+        return arr.astype(np.int64, copy=False), (arr < lo) | (arr >= hi)
+    if not len(arr):
+        return np.zeros(0, np.int64), np.zeros(0, bool)
+    ok = np.fromiter((type(v) is int and lo <= v < hi for v in values), dtype=bool, count=len(values))
+    out = np.zeros(len(values), np.int64)
+    out[ok] = [v for v, g in zip(values, ok) if g]
+    return out, ~ok
+
+
+def _items_bulk(c: _Candidates) -> tuple[_Arrays, np.ndarray]:
+    """Columns of the candidates' items with C-level passes only; (arrays, bad item mask).
+
+    Raises TypeError/KeyError/ValueError when the structure is off somewhere (then the caller checks item
+    by item). Number lists go through np.fromiter(float64): strings cannot occur (quote count), booleans
+    cannot (no true/false in the bytes), None and nested lists raise.
+    """
+    fields = list(map(_GET_FIELDS, c.items))  # TypeError for non-objects, KeyError for missing fields
+    n = len(fields)
+    bad = np.fromiter(map(len, c.items), dtype=np.int64, count=n) != 10
+    if n:
+        cids, names, styles, bbs, lms, segs, s1, s2, s3, s4 = zip(*fields)
+    else:
+        cids = names = styles = bbs = lms = segs = s1 = s2 = s3 = s4 = ()
+    cid, b = _int_column(cids, 1, 14)
+    bad |= b
+    cid[b] = 1
+    bad |= np.array(names, dtype=object) != _NAME_ARR[cid]
+    style, b = _int_column(styles, 0, 2**63 - 1)
+    bad |= b
+    attrs = np.zeros((n, 4), np.int8)
+    for k, col in enumerate((s1, s2, s3, s4)):
+        a, b = _int_column(col, 1, 4)
+        bad |= b
+        attrs[:, k] = np.where(b, 1, a)
+    bb_len = np.fromiter(map(len, bbs), dtype=np.int64, count=n)
+    lm_len = np.fromiter(map(len, lms), dtype=np.int64, count=n)
+    seg_len = np.fromiter(map(len, segs), dtype=np.int64, count=n)
+    if (bb_len != 4).any() or (lm_len != _K3_ARR[cid]).any():
+        raise ValueError("box or landmark length")  # rare: the item-by-item path names the item
+    bad |= seg_len == 0
+    polys = list(itertools.chain.from_iterable(segs))
+    p_len = np.fromiter(map(len, polys), dtype=np.int64, count=len(polys))
+    poly_item = np.repeat(np.arange(n), seg_len)
+    bad_poly = (p_len < 6) | (p_len % 2 == 1)
+    if bad_poly.any():
+        bad[poly_item[bad_poly]] = True
+    bbox = np.fromiter(itertools.chain.from_iterable(bbs), dtype=np.float64, count=4 * n).reshape(-1, 4)
+    lm = np.fromiter(itertools.chain.from_iterable(lms), dtype=np.float64, count=int(lm_len.sum())).reshape(-1, 3)
+    pts = np.fromiter(itertools.chain.from_iterable(polys), dtype=np.float64, count=int(p_len.sum())).reshape(-1, 2)
+    keys = c.keys
+    bad |= np.fromiter((not (k[:4] == "item" and k[4:].isdigit()) for k in keys), dtype=bool, count=n)
+    arrays = _Arrays(
+        stems=np.array(c.stems, dtype=str) if c.stems else np.zeros(0, dtype="<U6"),
+        source=np.array(c.source, dtype=np.int8),
+        pair_id=np.array(c.pair_id, dtype=np.int64),
+        item_count=np.array(c.item_count, dtype=np.int64),
+        item_key=np.array(keys, dtype=str) if keys else np.zeros(0, dtype="<U5"),
+        category_id=cid.astype(np.int16),
+        style=style,
+        bbox=bbox,
+        attrs=attrs,
+        landmarks=lm,
+        polygon_count=seg_len,
+        point_count=p_len // 2,
+        points=pts,
+        issues=[],
+    )
+    return arrays, bad
+
+
+def _items_one_by_one(c: _Candidates) -> tuple[_Arrays, np.ndarray]:
+    """The same as _items_bulk, item by item in Python (used when the bulk pass meets odd structure)."""
+    out = _Chunk()
+    pos = 0
+    for r, cnt in enumerate(c.item_count):
+        staged = []
+        for key, it in zip(c.keys[pos : pos + cnt], c.items[pos : pos + cnt]):
+            item = _check_item_fast(key, it)
+            if item is None:
+                staged = None
+                break
+            staged.append(item)
+        pos += cnt
+        if staged is None:
+            staged = []
+        out.stems.append(c.stems[r])
+        out.source.append(c.source[r])
+        out.pair_id.append(c.pair_id[r])
+        out.item_count.append(len(staged))
+        for key, cid, style, bb, lm, seg, attrs in staged:
+            out.item_key.append(key)
+            out.category_id.append(cid)
+            out.style.append(style)
+            out.bbox.extend(bb)
+            out.attrs.extend(attrs)
+            out.landmarks.extend(lm)
+            out.polygon_count.append(len(seg))
+            for poly in seg:
+                out.point_count.append(len(poly) >> 1)
+                out.points.extend(poly)
+    # a failed file keeps no items, so the caller sees it by its item count
+    arrays = _to_arrays(out)
+    return arrays, np.zeros(len(arrays.category_id), dtype=bool)
+
+
+def _check_item_fast(key: str, it: Any) -> tuple[Any, ...] | None:
+    if type(it) is not dict or len(it) != 10 or key[:4] != "item" or not key[4:].isdigit():
+        return None
+    try:
+        cid, cname, style, bb, lm, seg, s1, s2, s3, s4 = _GET_FIELDS(it)
+    except KeyError:
+        return None
+    if (
+        type(cid) is not int
+        or not 0 < cid < 14
+        or cname != _NAME_OF[cid]
+        or type(style) is not int
+        or not 0 <= style < 2**63
+        or type(bb) is not list
+        or len(bb) != 4
+        or type(lm) is not list
+        or len(lm) != _K3[cid]
+        or type(seg) is not list
+        or not seg
+        or type(s1) is not int
+        or type(s2) is not int
+        or type(s3) is not int
+        or type(s4) is not int
+        or not (0 < s1 < 4 and 0 < s2 < 4 and 0 < s3 < 4 and 0 < s4 < 4)
+    ):
+        return None
+    for poly in seg:
+        if type(poly) is not list or len(poly) < 6 or len(poly) & 1:
+            return None
+    return (key, cid, style, bb, lm, seg, (s1, s2, s3, s4))
+
+
 def _parse_files(anno_dir: str, names: list[str]) -> tuple[_Arrays, np.ndarray, np.ndarray]:
-    """Parse annotation files; return the usable rows as arrays plus all issues (runs in workers).
+    """Parse annotation files with the cyclic garbage collector paused (see _parse_files_gc_on)."""
+    was_enabled = gc.isenabled()
+    gc.disable()  # millions of short-lived containers, no cycles: collections would only re-walk them
+    try:
+        return _parse_files_gc_on(anno_dir, names)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse_files_gc_on(anno_dir: str, names: list[str]) -> tuple[_Arrays, np.ndarray, np.ndarray]:
+    """Parse annotation files; return the usable rows as arrays, all issues, and each file's size/mtime.
 
     The fast path accepts a file only when cheap proofs show it is clean: the exact count of quote
     characters a well-formed file has (no strings where numbers belong, no duplicate or extra keys), no
-    ``true``/``false``/``null``, the structure and integer fields checked here, and the numbers checked in
-    bulk afterwards. Everything else goes through the authoritative checker.
+    ``true``/``false`` in the bytes, then the items' structure, types and numbers checked in bulk over the
+    whole chunk with C-level passes. Every file that fails a proof goes through the authoritative checker,
+    so the issues are the same either way.
     """
-    fast = _Chunk()
-    fast_files: list[int] = []  # index into names, per fast image row
+    cand = _Candidates()
     slow_idx: list[int] = []
     raws: dict[int, bytes] = {}
     loads = orjson.loads
-    get_fields = _GET_FIELDS
-    name_of, k3 = _NAME_OF, _K3
-    stems_a, src_a, pair_a, cnt_a = fast.stems.append, fast.source.append, fast.pair_id.append, fast.item_count.append
-    key_a, cat_a, sty_a = fast.item_key.append, fast.category_id.append, fast.style.append
-    bb_e, at_e, lm_e = fast.bbox.extend, fast.attrs.extend, fast.landmarks.extend
-    pc_a, ptc_a, pt_e = fast.polygon_count.append, fast.point_count.append, fast.points.extend
     prefix = anno_dir + os.sep
     sizes = np.full(len(names), -1, dtype=np.int64)
     mtimes = np.full(len(names), -1, dtype=np.int64)
+    f_a, st_a, src_a, pid_a, cnt_a = (
+        cand.files.append, cand.stems.append, cand.source.append, cand.pair_id.append, cand.item_count.append
+    )
+    keys_e, items_e = cand.keys.extend, cand.items.extend
     for f_i, name in enumerate(names):
         stem = name[:-5]
         try:
@@ -535,101 +701,58 @@ def _parse_files(anno_dir: str, names: list[str]) -> tuple[_Arrays, np.ndarray, 
             slow_idx.append(f_i)
             raws[f_i] = raw
             continue
-        staged = None
-        if (
-            type(obj) is dict
-            and len(obj) > 2
-            and type(obj.get("pair_id")) is int
-            and 0 <= obj["pair_id"] < 2**63
-            and obj.get("source") in ("shop", "user")
-            and raw.count(b'"') == 6 + 24 * (len(obj) - 2)
-            and b"true" not in raw
-            and b"false" not in raw
-            and b"null" not in raw
-            and stem.isdigit()
-        ):
-            staged = []
-            for key, it in obj.items():
-                if key == "source" or key == "pair_id":
-                    continue
-                if type(it) is not dict or len(it) != 10 or key[:4] != "item" or not key[4:].isdigit():
-                    staged = None
-                    break
-                try:
-                    cid, cname, style, bb, lm, seg, s1, s2, s3, s4 = get_fields(it)
-                except KeyError:
-                    staged = None
-                    break
-                if (
-                    type(cid) is not int
-                    or not 0 < cid < 14
-                    or cname != name_of[cid]
-                    or type(style) is not int
-                    or not 0 <= style < 2**63
-                    or type(bb) is not list
-                    or len(bb) != 4
-                    or type(lm) is not list
-                    or len(lm) != k3[cid]
-                    or type(seg) is not list
-                    or not seg
-                    or type(s1) is not int
-                    or type(s2) is not int
-                    or type(s3) is not int
-                    or type(s4) is not int
-                    or not (0 < s1 < 4 and 0 < s2 < 4 and 0 < s3 < 4 and 0 < s4 < 4)
-                ):
-                    staged = None
-                    break
-                for poly in seg:
-                    if type(poly) is not list or len(poly) < 6 or len(poly) & 1:
-                        staged = None
-                        break
-                if staged is None:
-                    break
-                staged.append((key, cid, style, bb, lm, seg, (s1, s2, s3, s4)))
-        if staged is None:
-            slow_idx.append(f_i)
-            raws[f_i] = raw
-            continue
-        for key, cid, style, bb, lm, seg, attrs in staged:
-            key_a(key)
-            cat_a(cid)
-            sty_a(style)
-            bb_e(bb)
-            at_e(attrs)
-            lm_e(lm)
-            pc_a(len(seg))
-            for poly in seg:
-                ptc_a(len(poly) >> 1)
-                pt_e(poly)
-        stems_a(stem)
-        src_a(0 if obj["source"] == "shop" else 1)
-        pair_a(obj["pair_id"])
-        cnt_a(len(staged))
-        fast_files.append(f_i)
-    # bulk number checks on the fast rows; files failing them go to the slow path
+        if type(obj) is dict:
+            src = obj.pop("source", None)
+            pid = obj.pop("pair_id", None)
+            if (
+                obj
+                and (src == "shop" or src == "user")
+                and type(pid) is int
+                and 0 <= pid < 2**63
+                and raw.count(b'"') == 6 + 24 * len(obj)
+                and b"true" not in raw
+                and b"false" not in raw
+                and stem.isdigit()
+            ):
+                f_a(f_i)
+                st_a(stem)
+                src_a(0 if src == "shop" else 1)
+                pid_a(pid)
+                cnt_a(len(obj))
+                keys_e(obj.keys())
+                items_e(obj.values())
+                continue
+        slow_idx.append(f_i)
+        raws[f_i] = raw
+    arr: _Arrays | None
     try:
-        arr = _to_arrays(fast)
-        bad_files = _bulk_check(arr)
-    except (ValueError, TypeError, OverflowError):
-        arr = None
-        bad_files = np.ones(len(fast_files), dtype=bool)
+        try:
+            arr, bad_item = _items_bulk(cand)
+        except (TypeError, KeyError, ValueError, OverflowError):
+            arr, bad_item = _items_one_by_one(cand)
+        item_count = np.array(cand.item_count, dtype=np.int64)
+        item_file = np.repeat(np.arange(len(cand.files)), arr.item_count)
+        bad_files = np.zeros(len(cand.files), dtype=bool)
+        if bad_item.any():
+            bad_files[item_file[bad_item]] = True
+        bad_files |= arr.item_count != item_count  # the item-by-item path dropped a file's items
+        bad_files |= _bulk_check(arr)
+    except (TypeError, ValueError, OverflowError):  # numbers that are not numbers: check every file
+        arr, bad_files = None, np.ones(len(cand.files), dtype=bool)
     if bad_files.any():
-        for r in np.flatnonzero(bad_files):
-            f_i = fast_files[r]
-            slow_idx.append(f_i)
-            raws.setdefault(f_i, b"")
-        keep_rows = np.flatnonzero(~bad_files)
-        arr = _take_rows(arr, keep_rows) if arr is not None and len(keep_rows) else None
+        slow_idx.extend(cand.files[r] for r in np.flatnonzero(bad_files))
+        keep = np.flatnonzero(~bad_files)
+        arr = _take_rows(arr, keep) if arr is not None and len(keep) else None
+    if arr is not None and not len(arr.stems):
+        arr = None
     if not slow_idx:
-        assert arr is not None
-        return arr, sizes, mtimes
+        return (arr if arr is not None else _to_arrays(_Chunk())), sizes, mtimes
     slow = _Chunk()
     for f_i in sorted(slow_idx):
         name = names[f_i]
         path = os.path.join(anno_dir, name)
         raw = raws.get(f_i)
-        if not raw:
+        if raw is None:
             try:
                 with open(path, "rb") as fh:
                     raw = fh.read()

@@ -29,7 +29,7 @@ rasterized as it is (it usually covers nothing), never read as a box as pycocoto
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -43,8 +43,11 @@ __all__ = [
     "rle_iou",
     "MaskSet",
     "pair_intersections",
+    "run_intersections",
+    "runs_geometry",
     "rasterize_runs",
     "strings_to_counts",
+    "strings_to_runs",
     "counts_to_strings",
     "rle_counts",
     "counts_to_string",
@@ -54,104 +57,165 @@ __all__ = [
 
 #: Numbers (characters, boundary points) handled per step of the batch functions: it bounds the memory of
 #: the temporary arrays and keeps them cache-friendly.
-_CHUNK = 1 << 21
+_CHUNK = 1 << 18
 
 
 class RLEError(ValueError):
-    """A run-length encoding is malformed (bad characters, counts not summing to height * width)."""
+    """A run-length encoding is malformed (bad characters, counts not summing to height * width).
+
+    ``index`` is the position of the bad string in a batch (None for a single RLE).
+    """
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 # ---- compressed strings ------------------------------------------------------------------------------
-def _as_bytes(s: str | bytes) -> bytes:
-    return s.encode("ascii") if isinstance(s, str) else bytes(s)
+def _string_chunks(strings: Sequence[str | bytes]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(index of the first string, bytes as uint8, lengths)`` for groups of about ``_CHUNK`` characters."""
+    n = len(strings)
+    try:
+        blobs = [s if type(s) is bytes else s.encode("ascii") for s in strings]
+    except UnicodeEncodeError:
+        i = next(i for i, s in enumerate(strings) if isinstance(s, str) and not s.isascii())
+        raise RLEError(f"RLE string {i}: has a character outside '0'..'o'", i) from None
+    except AttributeError:
+        i = next(i for i, s in enumerate(strings) if not isinstance(s, (str, bytes)))
+        raise TypeError(f"RLE string {i}: expected a string, got {type(strings[i]).__name__}") from None
+    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=n)
+    cum = np.cumsum(lengths)
+    i0 = 0
+    while i0 < n:
+        i1 = max(int(np.searchsorted(cum, (cum[i0 - 1] if i0 else 0) + _CHUNK, side="right")), i0 + 1)
+        yield i0, np.frombuffer(b"".join(blobs[i0:i1]), dtype=np.uint8), lengths[i0:i1]
+        i0 = i1
 
 
 def strings_to_counts(strings: Sequence[str | bytes]) -> tuple[np.ndarray, np.ndarray]:
     """Decode many compressed ``counts`` strings at once.
 
     Returns ``(counts, offsets)``: int64 run lengths of all strings back to back, and ``offsets`` (n + 1,) so
-    that string ``i`` owns ``counts[offsets[i]:offsets[i + 1]]``. Raises :class:`RLEError` (naming the first
-    bad string's index) for characters outside ``'0'..'o'`` or a string that ends inside a number.
+    that string ``i`` owns ``counts[offsets[i]:offsets[i + 1]]``. Raises :class:`RLEError` (with the bad
+    string's ``index``) for characters outside ``'0'..'o'`` or a string that ends inside a number.
     """
-    n = len(strings)
-    blobs = [s.encode("ascii") if isinstance(s, str) else bytes(s) for s in strings]
-    lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=n)
-    cum = np.cumsum(lengths)
     parts: list[np.ndarray] = []
-    tok = [np.zeros(1, dtype=np.int64)]
-    i0 = 0
-    while i0 < n:
-        i1 = max(int(np.searchsorted(cum, (cum[i0 - 1] if i0 else 0) + _CHUNK, side="right")), i0 + 1)
-        buf = np.frombuffer(b"".join(blobs[i0:i1]), dtype=np.uint8)
-        vals, offs = _decode_buffer(buf, lengths[i0:i1], base=i0)
-        parts.append(vals)
-        tok.append(offs[1:] + (tok[-1][-1] if len(tok[-1]) else 0))
-        i0 = i1
-    offsets = np.concatenate(tok)
+    sizes: list[np.ndarray] = []
+    for i0, buf, lengths in _string_chunks(strings):
+        padded, pstart, ntok = _decode_chunk(buf, lengths, i0)
+        parts.append(padded[_ragged_index(pstart[:-1], ntok)])
+        sizes.append(ntok)
+    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    if sizes:
+        np.cumsum(np.concatenate(sizes), out=offsets[1:])
     counts = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
     return counts, offsets
 
 
-def _decode_buffer(buf: np.ndarray, lengths: np.ndarray, base: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    n = len(lengths)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    if len(buf) == 0:
-        return np.zeros(0, dtype=np.int64), offsets
-    c = buf - np.uint8(48)
-    bad = c > 63
-    if bad.any():
-        at = int(np.searchsorted(np.cumsum(lengths), int(np.argmax(bad)), side="right"))
-        raise RLEError(f"RLE string {base + at}: character {chr(int(buf[np.argmax(bad)]))!r} is outside '0'..'o'")
-    more = (c & 0x20).astype(bool)
-    ends = np.flatnonzero(~more)  # the last character of each number
-    char_end = np.cumsum(lengths)
-    last_chars = char_end[lengths > 0] - 1
-    if len(last_chars) and more[last_chars].any():
-        i = int(np.flatnonzero(lengths > 0)[np.argmax(more[last_chars])])
-        raise RLEError(f"RLE string {base + i}: ends in the middle of a number")
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    nchars = ends - starts + 1
-    low = (c & 0x1F).astype(np.int64)
-    vals = low[starts].copy()
-    multi = np.flatnonzero(nchars > 1)
-    if len(multi):
-        ms, mn = starts[multi], nchars[multi]
-        acc = vals[multi]
-        for k in range(1, int(mn.max())):
-            sel = mn > k
-            acc[sel] |= low[ms[sel] + k] << np.int64(5 * k)
-        vals[multi] = acc
-    neg = (c[ends] & 0x10).astype(bool)
-    vals[neg] -= np.int64(1) << (np.int64(5) * nchars[neg])
-    # numbers per string, then undo the difference coding: count[i] = value[i] + count[i - 2] for i > 2
-    tok_per_string = np.diff(np.concatenate([[0], np.searchsorted(ends, char_end, side="left")]))
-    np.cumsum(tok_per_string, out=offsets[1:])
-    _undelta(vals, offsets)
-    return vals, offsets
+def strings_to_runs(strings: Sequence[str | bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Decode many compressed ``counts`` strings straight into foreground runs.
 
-
-def _undelta(vals: np.ndarray, offsets: np.ndarray) -> None:
-    """In place: undo the difference coding, count[j] = value[j] + count[j - 2] for local index j > 2.
-
-    So count[j] is the sum of the values of the same parity from local index 1 (odd j) or 2 (even j):
-    one running sum per global parity, minus its value just before the string's chain begins.
+    Returns ``(starts, ends, owner, totals)``: the non-empty runs ``[start, end)`` in flat column-major
+    positions (sorted per string), the string each belongs to, and each string's total of run lengths
+    (which must equal height * width for a valid mask).
     """
-    m = len(vals)
-    if m == 0:
+    out_s, out_e, out_o, tots = [], [], [], []
+    for i0, buf, lengths in _string_chunks(strings):
+        x, pstart, ntok = _decode_chunk(buf, lengths, i0)
+        n = len(ntok)
+        # running total within each string (restarted per string, see _segmented_cumsum); strings start at
+        # even positions, so the foreground runs are the pairs (total[2k], total[2k + 1])
+        _segmented_cumsum(x, pstart[:-1], ntok > 0)
+        half = (pstart[1:] - pstart[:-1]) // 2
+        st, en = x[0::2], x[1::2]
+        keep = en > st
+        out_s.append(st[keep])
+        out_e.append(en[keep])
+        out_o.append(np.repeat(np.arange(i0, i0 + n, dtype=np.int64), half)[keep])
+        tot = np.zeros(n, dtype=np.int64)
+        has = ntok > 0
+        tot[has] = x[pstart[:-1][has] + ntok[has] - 1]
+        tots.append(tot)
+    if not out_s:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z, z
+    return np.concatenate(out_s), np.concatenate(out_e), np.concatenate(out_o), np.concatenate(tots)
+
+
+def _segmented_cumsum(x: np.ndarray, starts: np.ndarray, nonempty: np.ndarray) -> None:
+    """In place: running sums of ``x`` that restart at each segment start.
+
+    Each segment's first value is lowered by the previous segment's total, so one plain cumsum restarts at
+    every segment: no per-element subtraction afterwards.
+    """
+    st = starts[nonempty]
+    if len(st) == 0:
         return
-    n_tok = np.diff(offsets)
-    start = np.repeat(offsets[:-1], n_tok)
-    local = np.arange(m, dtype=np.int64) - start
-    chained = np.where(local >= 1, vals, 0)
-    run = np.empty(m, dtype=np.int64)
-    run[0::2] = np.cumsum(chained[0::2])
-    run[1::2] = np.cumsum(chained[1::2])
-    # same-parity index just before the chain: start - 1 for odd j, start (its value excluded) for even j
-    base_idx = start - (local % 2)
-    base = np.where(base_idx >= 0, run[np.maximum(base_idx, 0)], 0)
-    np.copyto(vals, np.where(local >= 1, run - base, vals))
+    if len(st) > 1:
+        tot = np.add.reduceat(x, st)
+        x[st[1:]] -= tot[:-1]
+    np.cumsum(x, out=x)
+
+
+def _decode_chunk(buf: np.ndarray, lengths: np.ndarray, base: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decode the strings of one chunk (``rleFrString``) into counts, each string padded to an even length.
+
+    Returns ``(padded counts, padded starts (n + 1,), numbers per string)``; a pad count is 0.
+    """
+    n = len(lengths)
+    if len(buf) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(n + 1, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    c = buf - np.uint8(48)
+    if c.max() > 63:
+        i = int(np.argmax(c > 63))
+        at = int(np.searchsorted(np.cumsum(lengths), i, side="right"))
+        raise RLEError(f"RLE string {base + at}: character {chr(int(buf[i]))!r} is outside '0'..'o'", base + at)
+    term = c < 32  # a character without the "more follows" bit 0x20 ends a number
+    char_end = np.cumsum(lengths)
+    nonempty = lengths > 0
+    if not term[char_end[nonempty] - 1].all():
+        i = int(np.flatnonzero(nonempty)[np.argmin(term[char_end[nonempty] - 1])])
+        raise RLEError(f"RLE string {base + i}: ends in the middle of a number", base + i)
+    ends = np.flatnonzero(term)
+    # one-character numbers (nearly all): the 5 bits, sign-extended from bit 0x10
+    vals = ((c[ends] ^ np.uint8(16)).view(np.int8) - np.int8(16)).astype(np.int64)
+    if len(ends) != len(c):  # some numbers take several characters: low digits first, the last is signed
+        prev = np.empty_like(ends)
+        prev[0] = -1
+        prev[1:] = ends[:-1]
+        nch = ends - prev
+        multi = np.flatnonzero(nch > 1)
+        m_start = prev[multi] + 1
+        m_len = nch[multi]
+        acc = (c[m_start].astype(np.int64) - 32) + (vals[multi] << (np.int64(5) * (m_len - 1)))
+        longer = np.flatnonzero(m_len > 2)
+        for k in range(1, int(m_len.max()) - 1):
+            longer = longer[m_len[longer] - 1 > k]
+            acc[longer] += (c[m_start[longer] + k].astype(np.int64) - 32) << np.int64(5 * k)
+        vals[multi] = acc
+    ntok = np.diff(np.concatenate([[0], np.searchsorted(ends, char_end, side="left")]))
+    # pad every string to an even number of counts, so that its local parity is the global parity
+    plen = ntok + (ntok & 1)
+    pstart = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(plen, out=pstart[1:])
+    odd_len = np.flatnonzero(ntok & 1)
+    if len(odd_len):
+        tstart = pstart[:-1] - np.cumsum(ntok & 1) + (ntok & 1)  # where each string starts in vals
+        x = np.insert(vals, tstart[odd_len] + ntok[odd_len], 0)
+    else:
+        x = vals
+    # count[j] = x[j] + count[j - 2] for j > 2: running sums over each parity, restarted per string; the
+    # even chain restarts after the string's count 0, which stands alone
+    has = ntok > 0
+    first = pstart[:-1][has]
+    x0 = x[first].copy()
+    x[first] = 0
+    hs = pstart[:-1] // 2
+    _segmented_cumsum(x[0::2], hs, has)
+    _segmented_cumsum(x[1::2], hs, ntok > 1)
+    x[first] = x0
+    x[pstart[odd_len] + ntok[odd_len]] = 0  # the pads
+    return x, pstart, ntok
 
 
 def counts_to_string(counts: Sequence[int] | np.ndarray) -> str:
@@ -352,7 +416,6 @@ def rasterize_runs(
     poly_item = np.asarray(poly_item, dtype=np.int64)
     heights = np.asarray(heights, dtype=np.int64)
     widths = np.asarray(widths, dtype=np.int64)
-    n_items = len(heights)
     n_poly = len(point_count)
     first_pt = np.zeros(n_poly + 1, dtype=np.int64)
     np.cumsum(point_count, out=first_pt[1:])
@@ -486,20 +549,32 @@ def _boundary_keys(
     item = poly_item[edge_poly]
     parts = []
 
-    # edges walked along x: a sample at every upsampled column, so every a in [xs, xe) is a step
+    # edges walked along x: a sample at every upsampled column, so every a in [xs, xe) is a step; each
+    # step is the pixel column x = (a - 2) / 5, found as x0 + k per edge (no per-step gathers)
     ex = np.flatnonzero(xmaj & (dx > 0))
     if len(ex):
         it = item[ex]
-        lo = np.maximum(cxs[ex], 2)
-        hi = np.minimum(cxs[ex] + dx[ex] - 1, 5 * (widths[it] - 1) + 2)
-        e_idx, a, x = _column_crossings(lo, hi)
-        if len(a):
-            e = ex[e_idx]
-            s = (cye[e] - cys[e]).astype(np.float64) / dx[e]
+        x_lo = cxs[ex]
+        lo = np.maximum(x_lo, 2)
+        hi = np.minimum(x_lo + dx[ex] - 1, 5 * (widths[it] - 1) + 2)
+        a0 = lo + np.mod(2 - lo, 5)
+        cnt = np.where(hi >= a0, (hi - a0) // 5 + 1, 0)
+        total = int(cnt.sum())
+        if total:
+            s_e = (cye[ex] - cys[ex]).astype(np.float64) / dx[ex]
             # v(t) = trunc(ys + s t + .5) is monotone along the edge: the smaller of v(t), v(t + 1)
-            t = a - cxs[e] + (s < 0)
-            v = np.trunc(cys[e].astype(np.float64) + s * t + 0.5).astype(np.int64)
-            parts.append(_key(edge_poly[e], x, v, heights[it[e_idx]]))
+            t0 = (a0 - x_lo + (s_e < 0)).astype(np.float64)
+            h_e = heights[it].astype(np.float64)
+            base = edge_poly[ex].astype(np.float64) * 4294967296.0 + ((a0 - 2) // 5) * h_e
+            k = np.arange(total, dtype=np.float64) - np.repeat((np.cumsum(cnt) - cnt).astype(np.float64), cnt)
+            s_k = np.repeat(s_e, cnt)
+            v = np.trunc(np.repeat(cys[ex].astype(np.float64), cnt) + s_k * (np.repeat(t0, cnt) + 5.0 * k) + 0.5)
+            h_k = np.repeat(h_e, cnt)
+            # pycocotools: y = ceil(clamp((v + .5) / 5 - .5, 0, h)) = clamp(floor((v + 2) / 5), 0, h) for integer v
+            y = np.floor((v + 2.0) / 5.0)
+            np.clip(y, 0.0, h_k, out=y)
+            key = np.repeat(base, cnt) + k * h_k + y
+            parts.append(key.astype(np.int64))
 
     # edges walked along y: the column steps where u(t) = trunc(xs + s t + .5) changes
     ey = np.flatnonzero(~xmaj & (dx > 0))
@@ -519,9 +594,14 @@ def _boundary_keys(
             inc = (u1 > u0)[e_idx]
             # the first sample t past the step: u(t) >= a + 1 (increasing) or u(t) <= a (decreasing)
             target = (a.astype(np.float64) + 0.5 - xsf) / s
-            t = np.where(inc, np.ceil(target), np.floor(target) + 1).astype(np.int64)
-            np.clip(t, 1, dy[k], out=t)
-            t = _settle_steps(t, xsf, s, a, inc)
+            t = np.ceil(target)
+            # where the boundary is not within rounding of an integer, ceil is the answer; else check
+            near = np.flatnonzero(np.abs(target - np.rint(target)) < 1e-6)
+            t = t.astype(np.int64)
+            if len(near):
+                tn = np.where(inc[near], t[near], np.floor(target[near]).astype(np.int64) + 1)
+                np.clip(tn, 1, dy[k[near]], out=tn)
+                t[near] = _settle_steps(tn, xsf[near], s[near], a[near], inc[near])
             parts.append(_key(edge_poly[k], x, cys[k] + t - 1, heights[it[e_idx]]))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
@@ -660,29 +740,98 @@ def polygons_to_rles(
 
 
 # ---- many masks as column pieces, and their pairwise intersections ---------------------------------
+def runs_geometry(
+    s: np.ndarray, e: np.ndarray, owner: np.ndarray, heights: np.ndarray, n: int
+) -> tuple[np.ndarray, ...]:
+    """Area and tight box of many masks from their foreground runs (sorted by owner, non-empty).
+
+    Returns ``(area, x0, x1, y0, y1)`` with columns ``x0..x1`` and rows ``y0..y1 - 1`` (pycocotools' rule: a
+    run that wraps into the next column covers the full height); ``x1 = -1`` for an empty mask.
+    """
+    area = np.zeros(n, dtype=np.int64)
+    x0 = np.zeros(n, dtype=np.int64)
+    x1 = np.full(n, -1, dtype=np.int64)
+    y0 = np.zeros(n, dtype=np.int64)
+    y1 = np.zeros(n, dtype=np.int64)
+    if len(s) == 0:
+        return area, x0, x1, y0, y1
+    h = heights[owner]
+    hf = h.astype(np.float64)
+    cs = np.floor(s / hf).astype(np.int64)  # exact: a non-integer quotient is >= 1/h from any integer
+    ce = np.floor((e - 1) / hf).astype(np.int64)
+    spans = ce > cs
+    ry0 = np.where(spans, 0, s - cs * h)
+    ry1 = np.where(spans, h, e - ce * h)
+    first = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
+    who = owner[first]
+    last = np.append(first[1:], len(s)) - 1
+    area[who] = np.add.reduceat(e - s, first)
+    x0[who] = cs[first]
+    x1[who] = ce[last]
+    y0[who] = np.minimum.reduceat(ry0, first)
+    y1[who] = np.maximum.reduceat(ry1, first)
+    return area, x0, x1, y0, y1
+
+
 class MaskSet:
     """Many masks in columns, ready for intersections without decoding bitmaps.
 
     Each foreground run is cut at column boundaries into *pieces* ``[y0, y1)`` of one pixel column; a
     mask's pieces are sorted by column, and ``colptr`` finds the pieces of any column of its box in O(1):
-    mask ``m``'s column ``x`` (``x0[m] <= x <= x1[m]``) owns pieces ``colptr[s]:colptr[s + 1]`` with
-    ``s = cbase[m] + x - x0[m]``. Built from run-length counts or from foreground runs.
+    mask ``m``'s column ``x`` (``x0[m] <= x <= x1[m] + 1``; the last is an empty sentinel) owns pieces
+    ``colptr[k]:colptr[k + 1]`` with slot ``k = cbase[m] + x - x0[m]``, and ``colcum[k]`` counts the mask's
+    pixels in the columns before ``x``. Built from foreground runs or run-length counts.
     """
 
-    __slots__ = ("heights", "widths", "area", "x0", "x1", "y0", "y1", "cbase", "colptr", "py0", "py1")
+    __slots__ = ("heights", "widths", "area", "x0", "x1", "y0", "y1", "cbase", "colptr", "colcum", "py0", "py1")
 
-    def __init__(self, heights: np.ndarray, widths: np.ndarray, s: np.ndarray, e: np.ndarray, owner: np.ndarray) -> None:
+    def __init__(
+        self, heights: np.ndarray, widths: np.ndarray, s: np.ndarray, e: np.ndarray, owner: np.ndarray
+    ) -> None:
         """From foreground runs ``[s, e)`` (flat column-major positions) of mask ``owner``, sorted by mask
         then position, non-overlapping; zero-length runs allowed."""
         n = len(heights)
         self.heights = np.asarray(heights, dtype=np.int64)
         self.widths = np.asarray(widths, dtype=np.int64)
         keep = e > s
-        s, e, owner = s[keep], e[keep], owner[keep]
-        self.area = np.bincount(owner, weights=(e - s), minlength=n).astype(np.int64) if len(s) else np.zeros(n, np.int64)
-        h = self.heights[owner]
-        c0 = s // h
-        c1 = (e - 1) // h
+        if not keep.all():
+            s, e, owner = s[keep], e[keep], owner[keep]
+        parts = []
+        # masks in groups of about _CHUNK runs: small temporaries, whole masks per group
+        bounds = np.searchsorted(owner, np.arange(n + 1)) if len(owner) else np.zeros(n + 1, dtype=np.int64)
+        m0 = 0
+        while m0 < n:
+            m1 = max(int(np.searchsorted(bounds, bounds[m0] + _CHUNK, side="right")) - 1, m0 + 1)
+            m1 = min(m1, n)
+            r0, r1 = bounds[m0], bounds[m1]
+            parts.append(self._chunk(s[r0:r1], e[r0:r1], owner[r0:r1] - m0, self.heights[m0:m1]))
+            m0 = m1
+
+        def cat(i: int, dtype: type) -> np.ndarray:
+            xs = [p[i] for p in parts]
+            return np.concatenate(xs) if xs else np.zeros(0, dtype=dtype)
+
+        self.area, self.x0, self.x1, self.y0, self.y1 = (cat(i, np.int64) for i in range(5))
+        bw = np.where(self.area > 0, self.x1 - self.x0 + 2, 0)  # the box's columns and an empty sentinel column
+        cbase = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(bw, out=cbase[1:])
+        self.cbase = cbase
+        per_slot = cat(5, np.int64)
+        colptr = np.zeros(len(per_slot) + 1, dtype=np.int64)
+        np.cumsum(per_slot, out=colptr[1:])
+        self.colptr = colptr
+        self.colcum = cat(6, np.int64)
+        self.py0 = cat(7, np.int32)
+        self.py1 = cat(8, np.int32)
+
+    @staticmethod
+    def _chunk(s: np.ndarray, e: np.ndarray, owner: np.ndarray, heights: np.ndarray) -> tuple[np.ndarray, ...]:
+        n = len(heights)
+        area, x0, x1, y0, y1 = runs_geometry(s, e, owner, heights, n)
+        h = heights[owner]
+        hf = h.astype(np.float64)
+        c0 = np.floor(s / hf).astype(np.int64)
+        c1 = np.floor((e - 1) / hf).astype(np.int64)
         npc = c1 - c0 + 1
         # pieces: one per column a run touches (most runs stay in one column)
         if len(npc) and npc.max() > 1:
@@ -696,33 +845,17 @@ class MaskSet:
             col, powner = c0, owner
             py0 = s - c0 * h
             py1 = e - c0 * h
-        # adjacent runs of one column never overlap, but a run may end where the next begins in the same
-        # column only for non-canonical counts: harmless for intersections
-        has = self.area > 0
-        x0 = np.zeros(n, dtype=np.int64)
-        x1 = np.full(n, -1, dtype=np.int64)
-        y0 = np.zeros(n, dtype=np.int64)
-        y1 = np.zeros(n, dtype=np.int64)
-        if len(col):
-            firsts = np.flatnonzero(np.concatenate([[True], powner[1:] != powner[:-1]]))
-            owners = powner[firsts]
-            x0[owners] = col[firsts]
-            lasts = np.append(firsts[1:], len(col)) - 1
-            x1[owners] = col[lasts]
-            y0[owners] = np.minimum.reduceat(py0, firsts)
-            y1[owners] = np.maximum.reduceat(py1, firsts)
-        self.x0, self.x1, self.y0, self.y1 = x0, x1, y0, y1
-        bw = np.where(has, x1 - x0 + 1, 0)
+        bw = np.where(area > 0, x1 - x0 + 2, 0)
         cbase = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(bw, out=cbase[1:])
-        self.cbase = cbase
+        nslots = int(cbase[-1])
         slot = cbase[powner] + col - x0[powner]
-        per_slot = np.bincount(slot, minlength=int(cbase[-1])) if len(slot) else np.zeros(int(cbase[-1]), np.int64)
-        colptr = np.zeros(int(cbase[-1]) + 1, dtype=np.int64)
-        np.cumsum(per_slot, out=colptr[1:])
-        self.colptr = colptr
-        self.py0 = py0.astype(np.int32)
-        self.py1 = py1.astype(np.int32)
+        per_slot = np.bincount(slot, minlength=nslots) if len(slot) else np.zeros(nslots, np.int64)
+        pix = np.bincount(slot, weights=py1 - py0, minlength=nslots) if len(slot) else np.zeros(nslots)
+        cum = np.zeros(nslots + 1, dtype=np.int64)
+        np.cumsum(pix.astype(np.int64), out=cum[1:])
+        colcum = cum[:-1] - np.repeat(cum[cbase[:-1]], bw)  # pixels of the mask in earlier columns
+        return area, x0, x1, y0, y1, per_slot, colcum, py0.astype(np.int32), py1.astype(np.int32)
 
     @classmethod
     def from_counts(cls, counts: np.ndarray, offsets: np.ndarray, heights: np.ndarray, widths: np.ndarray) -> MaskSet:
@@ -745,11 +878,32 @@ class MaskSet:
         """``rleToBbox`` boxes ``[x, y, w, h]`` (zeros for empty masks)."""
         out = np.zeros((len(self), 4), dtype=np.float64)
         has = self.area > 0
-        # a run that spans columns covers the full height of the columns in between (pycocotools rule)
         out[has, 0] = self.x0[has]
         out[has, 1] = self.y0[has]
         out[has, 2] = self.x1[has] - self.x0[has] + 1
         out[has, 3] = self.y1[has] - self.y0[has]
+        return out
+
+    def coverage(self, m: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Pixels of mask ``m[k]`` before flat position ``p[k]``, for positions inside the mask's columns
+        ``x0 .. x1 + 1`` (the prefix function of the mask, in O(1) per query for simple columns)."""
+        h = self.heights[m]
+        col = np.floor(p / h.astype(np.float64)).astype(np.int64)
+        y = p - col * h
+        k = self.cbase[m] + col - self.x0[m]
+        first = self.colptr[k]
+        npc = self.colptr[k + 1] - first
+        out = self.colcum[k].copy()
+        one = npc == 1
+        fi = first[one]
+        out[one] += np.clip(y[one] - self.py0[fi], 0, self.py1[fi] - self.py0[fi])
+        many = np.flatnonzero(npc > 1)
+        if len(many):
+            cnt = npc[many]
+            r = np.repeat(many, cnt)
+            pc = _ragged_index(first[many], cnt)
+            part = np.clip(y[r] - self.py0[pc], 0, self.py1[pc] - self.py0[pc])
+            out += np.bincount(r, weights=part, minlength=len(out)).astype(np.int64)
         return out
 
 
@@ -767,7 +921,7 @@ def pair_intersections(a: MaskSet, b: MaskSet, ai: np.ndarray, bi: np.ndarray) -
         return out
     cx0 = np.maximum(a.x0[ai], b.x0[bi])
     cx1 = np.minimum(a.x1[ai], b.x1[bi])
-    yo = (np.maximum(a.y0[ai], b.y0[bi]) < np.minimum(a.y1[ai], b.y1[bi]))
+    yo = np.maximum(a.y0[ai], b.y0[bi]) < np.minimum(a.y1[ai], b.y1[bi])
     ncol = np.where(yo & (a.area[ai] > 0) & (b.area[bi] > 0), np.maximum(cx1 - cx0 + 1, 0), 0)
     cum = np.cumsum(ncol)
     p0 = 0
@@ -779,7 +933,9 @@ def pair_intersections(a: MaskSet, b: MaskSet, ai: np.ndarray, bi: np.ndarray) -
     return out
 
 
-def _intersect_chunk(a: MaskSet, b: MaskSet, ai: np.ndarray, bi: np.ndarray, cx0: np.ndarray, ncol: np.ndarray) -> np.ndarray:
+def _intersect_chunk(
+    a: MaskSet, b: MaskSet, ai: np.ndarray, bi: np.ndarray, cx0: np.ndarray, ncol: np.ndarray
+) -> np.ndarray:
     n = len(ai)
     total = int(ncol.sum())
     if total == 0:
@@ -809,6 +965,65 @@ def _intersect_chunk(a: MaskSet, b: MaskSet, ai: np.ndarray, bi: np.ndarray, cx0
         ov2 = np.minimum(a.py1[pa], b.py1[pb]) - np.maximum(a.py0[pa], b.py0[pb])
         inter += np.bincount(row[cx][r2], weights=np.maximum(ov2, 0), minlength=n)
     return np.rint(inter).astype(np.int64)
+
+
+def run_intersections(
+    s: np.ndarray, e: np.ndarray, run_first: np.ndarray, a_idx: np.ndarray, b: MaskSet, bi: np.ndarray
+) -> np.ndarray:
+    """Pixels shared by mask ``a_idx[k]``, given as runs, and mask ``b[bi[k]]`` of a :class:`MaskSet`.
+
+    ``s, e`` are the foreground runs of the first masks, mask ``j`` owning ``run_first[j]:run_first[j + 1]``
+    (sorted, disjoint). Each run inside the second mask's columns adds ``coverage(end) - coverage(start)``:
+    no per-column tables are needed for the first masks, which are typically many and used once.
+    """
+    a_idx = np.asarray(a_idx, dtype=np.int64)
+    bi = np.asarray(bi, dtype=np.int64)
+    npairs = len(a_idx)
+    out = np.zeros(npairs, dtype=np.int64)
+    if npairs == 0:
+        return out
+    h = b.heights[bi]
+    lo = b.x0[bi] * h
+    hi = (b.x1[bi] + 1) * h
+    r0 = run_first[a_idx]
+    r1 = run_first[a_idx + 1]
+    # the runs of each pair that reach into the second mask's columns (runs are sorted, so binary search
+    # within the mask's runs: one searchsorted over all masks with (mask, position) keys)
+    owner_key = np.repeat(np.arange(len(run_first) - 1, dtype=np.int64), np.diff(run_first)) << np.int64(32)
+    first = np.searchsorted(owner_key | e, (a_idx << np.int64(32)) | lo, side="right")
+    last = np.searchsorted(owner_key | s, (a_idx << np.int64(32)) | hi, side="left")
+    first = np.clip(first, r0, r1)
+    last = np.clip(last, first, r1)
+    cnt = last - first
+    cum = np.cumsum(cnt)
+    p0 = 0
+    while p0 < npairs:
+        p1 = max(int(np.searchsorted(cum, (cum[p0 - 1] if p0 else 0) + _CHUNK, side="right")), p0 + 1)
+        c = cnt[p0:p1]
+        rows = np.repeat(np.arange(p0, p1, dtype=np.int64), c)
+        ri = _ragged_index(first[p0:p1], c)
+        m = bi[rows]
+        ps = np.maximum(s[ri], lo[rows])
+        pe = np.minimum(e[ri], hi[rows])
+        hr = h[rows]
+        hf = hr.astype(np.float64)
+        cs = np.floor(ps / hf).astype(np.int64)
+        same = cs == np.floor((pe - 1) / hf).astype(np.int64)
+        # most runs stay in one column, where the other mask usually has one piece: overlap of two ranges
+        k = b.cbase[m] + cs - b.x0[m]
+        kf = b.colptr[k]
+        npc = b.colptr[k + 1] - kf
+        one = same & (npc == 1)
+        kf = np.minimum(kf, max(len(b.py0) - 1, 0))
+        base = cs * hr
+        ov = np.minimum(pe - base, b.py1[kf]) - np.maximum(ps - base, b.py0[kf])
+        part = np.where(one & (ov > 0), ov, 0)
+        rest = np.flatnonzero(~same | (npc > 1))
+        if len(rest):
+            part[rest] = b.coverage(m[rest], pe[rest]) - b.coverage(m[rest], ps[rest])
+        out[p0:p1] = np.bincount(rows - p0, weights=part, minlength=p1 - p0).astype(np.int64)
+        p0 = p1
+    return out
 
 
 def rle_iou(

@@ -1,0 +1,84 @@
+"""`df2kit demo`: each stage calls the library that owns it; a missing one is named, never faked."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+from df2kit import demo as demo_mod
+from df2kit.cli.main import main
+from df2kit.demo import DemoPlan, DemoStageError, run_demo
+
+TINY = DemoPlan(train_images=4, validation_images=4, size=96, epochs=1)
+
+
+def _without(monkeypatch: pytest.MonkeyPatch, prefix: str, *, as_name: str | None = None) -> None:
+    real = importlib.import_module
+
+    def fake(name: str, *a, **k):
+        if name == prefix or name.startswith(prefix + "."):
+            err = ModuleNotFoundError(f"No module named {as_name or name!r}")
+            err.name = as_name or name
+            raise err
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(demo_mod.importlib, "import_module", fake)
+
+
+def test_a_missing_stage_library_stops_the_demo_and_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _without(monkeypatch, "df2kit.engine")
+    with pytest.raises(DemoStageError) as ei:
+        run_demo(tmp_path / "d", plan=TINY)
+    msg = str(ei.value)
+    assert "stage 'train'" in msg and "df2kit.engine" in msg and "issue 7" in msg
+    # the synthesise stage before it really ran
+    assert len(list((tmp_path / "d" / "data" / "train" / "annos").iterdir())) == 4
+    assert not (tmp_path / "d" / "report.html").exists()
+
+
+def test_missing_torch_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _without(monkeypatch, "df2kit.engine", as_name="torch")
+    with pytest.raises(DemoStageError, match=r"pip install 'df2kit\[model\]'"):
+        run_demo(tmp_path / "d", plan=TINY)
+
+
+def test_missing_synth_is_named_and_cli_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    _without(monkeypatch, "df2kit.synth")
+    assert main(["-q", "demo", "--quick", "--out", str(tmp_path / "d")]) == 1
+    err = capsys.readouterr().err
+    assert "stage 'synthesise' needs df2kit.synth.synthesize" in err and len(err.strip().splitlines()) == 1
+
+
+def test_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(DemoStageError, match="not overwriting"):
+        run_demo(tmp_path, plan=TINY)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_quick_demo_end_to_end(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("torch", reason="the demo trains a model: pip install 'df2kit[model]'")
+    for mod, attr in (("df2kit.engine", "train"), ("df2kit.engine", "predict"), ("df2kit.evaluation", "evaluate")):
+        try:
+            getattr(importlib.import_module(mod), attr)
+        except (ImportError, AttributeError):
+            pytest.skip(f"{mod}.{attr} has not landed yet")
+    out = tmp_path / "demo"
+    assert main(["-q", "demo", "--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"file://{(out / 'report.html').resolve()}" in printed
+    done = json.loads((out / "demo.json").read_text())
+    assert done["status"] == "done" and set(done["scores"]) == {"detection", "landmarks", "segmentation", "retrieval"}
+    for task in ("detection", "landmarks", "segmentation", "retrieval"):
+        assert (out / "eval" / f"{task}.json").is_file()
+    text = (out / "report.html").read_text(encoding="utf-8")
+    from .test_report import check_html
+
+    c = check_html(text)
+    assert "Not evaluated" not in " ".join(c.text)
+    assert sum(1 for i in c.imgs if i["alt"].endswith("ground truth and predictions")) > 0
