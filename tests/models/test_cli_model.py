@@ -70,7 +70,8 @@ def test_a_short_run_learns(tmp_path) -> None:
     box AP50 on the synthetic validation split. The garments are the simple hand-drawn ones of ``_toy`` (three
     categories): df2kit.synth's scenes need far longer from scratch (see the README's model section)."""
     pytest.importorskip("torch")
-    from ._coco import box_ap50
+    from df2kit.evaluation import evaluate
+
     from ._toy import make_toy_split
 
     root = tmp_path / "toy"
@@ -81,7 +82,11 @@ def test_a_short_run_learns(tmp_path) -> None:
     code = main(["-q", "train", str(root), "--out", str(run), "--preset", "small", *_flags(over), "--epochs", "5"])
     assert code == 0
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["evaluation"]["retrieval"]["top20"] > 0  # the end-of-run evaluation ran
-    ap50 = box_ap50(root / "validation", run / "eval" / "results.json")
+    scores = summary["evaluation"]  # the end-of-run evaluation, with df2kit's scorers
+    assert set(scores) == {"detection", "landmarks", "segmentation", "retrieval"}
+    assert scores["retrieval"]["top20"] > 0
+    ap50 = scores["detection"]["AP50"]
     assert ap50 >= 0.4, (ap50, summary["final_losses"])  # untrained: 0.0; this run: 0.63
+    assert ap50 == evaluate("detection", root / "validation", run / "eval" / "results.json").ap50
+    assert json.loads((run / "eval" / "detection.json").read_text())["ap50"] == ap50
     assert os.path.exists(run / "eval" / "retrieval_results.json")

@@ -10,6 +10,8 @@ import orjson
 import torch
 
 from .._atomic import atomic_write_bytes
+from ..evaluation import COCO_TASKS, Evaluator
+from ..evaluation.retrieval import evaluate_retrieval
 from ..io.scan import SplitTable
 from ..models.match_rcnn import MatchRCNN
 from ..search import write_retrieval_results
@@ -18,18 +20,21 @@ from .inference import ResultsWriter, RetrievalCollector, result_entries, run_in
 
 log = logging.getLogger(__name__)
 
-#: The COCO-style tasks scored from the one results file.
-COCO_TASKS = ("detection", "landmarks", "segmentation")
+#: The retrieval accuracies kept as headline numbers.
+TOPK = (1, 5, 10, 20)
 
 
-def _headline(result: Any) -> dict[str, float]:
-    """The few numbers worth a line: AP / AP50 / AP75 or top-k accuracies."""
-    d = result.to_dict() if hasattr(result, "to_dict") else dict(result)
-    out: dict[str, float] = {}
-    for k, v in d.items():
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and (k in ("AP", "AP50", "AP75") or k.startswith("top")):
-            out[k] = float(v)
-    return out
+def _num(v: Any) -> float | None:
+    return None if v is None or v != v else float(v)
+
+
+def headline(task: str, result: Any) -> dict[str, float | None]:
+    """The few numbers worth a line: AP / AP50 / AP75 (the first ground-truth variant: ``vis`` for
+    landmarks), or the top-k accuracies of retrieval; ``None`` where nothing counts (as in ``to_dict()``)."""
+    if task == "retrieval":
+        d = result.to_dict()
+        return {f"top{k}": _num(d.get(f"top{k}")) for k in TOPK}
+    return {"AP": _num(result.ap), "AP50": _num(result.ap50), "AP75": _num(result.ap75)}
 
 
 def evaluate_split(
@@ -43,17 +48,19 @@ def evaluate_split(
     amp: str = "auto",
     progress: bool = False,
     top_k: int = 20,
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | None]]:
     """Predict ``table``'s images into ``out_dir`` and score all four tasks; returns headline scores.
 
-    The result files are written even when the scorers are not available; the scores are then empty.
+    Writes ``results.json`` and ``retrieval_results.json`` (as ``df2kit predict``) and ``<task>.json`` (each
+    result's ``to_dict()``, as ``df2kit evaluate --out``). The COCO-style tasks are scored while predicting
+    (:class:`df2kit.evaluation.Evaluator`), retrieval from the collected embeddings at the end.
     """
     paths = [table.image_path(i) for i in range(len(table))]
     ids = [int(i) for i in table.image_id]
     source = {int(i): int(s) for i, s in zip(table.image_id, table.source)}
+    evaluator = Evaluator(table, tasks=COCO_TASKS, workers=1)
     collector = RetrievalCollector()
     writer = ResultsWriter(out_dir / "results.json")
-    per_image: list[tuple[int, list[dict[str, Any]]]] = []
     try:
         for d in run_inference(
             model, ImageDataset(paths, ids), device=device, batch_size=batch_size, workers=workers, amp=amp,
@@ -61,7 +68,7 @@ def evaluate_split(
         ):
             entries = result_entries(d)
             writer.write(entries)
-            per_image.append((d.image_id, entries))
+            evaluator.add(d.image_id, entries)
             collector.add(d, source.get(d.image_id))
     except BaseException as e:
         writer.abort(e)
@@ -69,24 +76,11 @@ def evaluate_split(
     writer.close()
     retrieval = collector.entries(model.roi_heads.pair_head.fc.weight.detach().cpu().numpy(), k=top_k)
     write_retrieval_results(out_dir / "retrieval_results.json", retrieval)
-    from ..evaluation.retrieval import evaluate_retrieval
-
-    scores: dict[str, dict[str, float]] = {}
-    try:
-        from ..evaluation import evaluate
-    except ImportError:
-        log.warning("detection, landmark and mask results written to %s; scoring them needs df2kit.evaluation.evaluate", out_dir)
-    else:
-        flat = [e for _, entries in per_image for e in entries]
-        for task in COCO_TASKS:
-            res = evaluate(task, table, flat)
-            _save(out_dir / f"{task}.json", res)
-            scores[task] = _headline(res)
-    res = evaluate_retrieval(table, retrieval)
-    _save(out_dir / "retrieval.json", res)
-    scores["retrieval"] = _headline(res)
+    results: dict[str, Any] = dict(evaluator.compute())
+    results["retrieval"] = evaluate_retrieval(table, retrieval)
+    scores: dict[str, dict[str, float | None]] = {}
+    for task, res in results.items():
+        atomic_write_bytes(out_dir / f"{task}.json",
+                           orjson.dumps(res.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2))
+        scores[task] = headline(task, res)
     return scores
-
-
-def _save(path: Path, result: Any) -> None:
-    atomic_write_bytes(path, orjson.dumps(result.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2))

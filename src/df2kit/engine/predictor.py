@@ -8,7 +8,8 @@ Writes into ``out``:
 * ``retrieval_results.json``: for each detected item of a user image, the 20 best detected shop items of the
   same input (needs the split's annotations to know which images are shop and which are user);
 * ``image_ids.json`` when the input's file names are not DeepFashion2 numbers (the ids used instead);
-* ``pictures/`` with ``draw`` pictures showing the predictions; ``summary.json``.
+* ``pictures/`` with ``draw`` pictures showing the predictions (next to the ground truth when the input
+  is an annotated split; drawn by :mod:`df2kit.viz`); ``summary.json``.
 
 >>> summary = predict("runs/toy/checkpoint.pt", "synth/validation", "pred/")   # doctest: +SKIP
 >>> print(summary.format())                                                    # doctest: +SKIP
@@ -25,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from .._atomic import atomic_write_bytes
+from .._atomic import atomic_open, atomic_write_bytes
 from .._table import format_table
 from ..errors import DatasetError
 from ..io.images import IMAGE_EXTENSIONS
@@ -106,6 +107,23 @@ def _inputs(path: Path) -> tuple[list[Path], list[int], dict[int, int], bool]:
     return images, ids, sources, assigned
 
 
+def _draw_picture(image: str | os.PathLike[str], image_id: int, entries: list[dict[str, Any]], annos: Path | None, path: Path) -> None:
+    """One picture with df2kit.viz: ground truth and predictions side by side when the image has an
+    annotation, else the predictions (scores >= 0.3) alone; written atomically as JPEG."""
+    from ..io import read_annotation
+    from ..viz import compare, draw_predictions, load_image
+
+    img = load_image(image)
+    anno = annos / f"{Path(image).stem}.json" if annos is not None else None
+    if anno is not None and anno.is_file():
+        pic = compare(img, read_annotation(anno), entries)
+    else:
+        pic = draw_predictions(img, entries, image_id=image_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "wb") as f:
+        pic.save(f, format="JPEG", quality=90)
+
+
 def predict(
     checkpoint: str | os.PathLike[str],
     input: str | os.PathLike[str],
@@ -131,6 +149,7 @@ def predict(
     if detections_per_image is not None:
         model.roi_heads.detections_per_img = int(detections_per_image)
     images, ids, sources, assigned = _inputs(Path(input))
+    annos = Path(input) / "annos" if sources else None
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if assigned:
@@ -145,13 +164,12 @@ def predict(
             model, ImageDataset(images, ids), device=dev, batch_size=batch_size, workers=workers, amp=amp,
             progress=progress,
         ):
-            writer.write(result_entries(d))
+            entries = result_entries(d)
+            writer.write(entries)
             if retrieval:
                 collector.add(d, sources.get(d.image_id))
             if n_pic < draw:
-                from ._draw import draw_detections
-
-                draw_detections(d, out_dir / "pictures" / f"{Path(d.path).stem}.jpg")
+                _draw_picture(d.path, d.image_id, entries, annos, out_dir / "pictures" / f"{Path(d.path).stem}.jpg")
                 n_pic += 1
             n_img += 1
             n_det += len(d)

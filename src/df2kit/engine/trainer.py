@@ -71,7 +71,7 @@ class TrainSummary:
     world_size: int
     device: str
     final_losses: dict[str, float]
-    evaluation: dict[str, dict[str, float]]  #: task -> headline scores (empty when not evaluated)
+    evaluation: dict[str, dict[str, float | None]]  #: task -> headline scores (empty when not evaluated; None: nothing to score)
     ddp_max_param_diff: float | None = None  #: largest weight difference between processes (0.0 = in sync)
 
     def to_dict(self) -> dict[str, Any]:
@@ -372,7 +372,7 @@ def _train(config: TrainConfig, d: _Dist, *, progress: bool) -> Path:
     diff = _param_spread(model, d) if d.world > 1 else None
     if not d.main:
         return run_dir  # process 0 evaluates and writes the summary; no collective call follows
-    evaluation: dict[str, dict[str, float]] = {}
+    evaluation: dict[str, dict[str, float | None]] = {}
     if config.evaluate and config.val_split is not None:
         evaluation = _evaluate(model, config, device, run_dir, progress=progress)
         if evaluation and metrics is not None:
@@ -437,7 +437,7 @@ def _param_spread(model: torch.nn.Module, d: _Dist) -> float:
 
 def _evaluate(
     model: MatchRCNN, config: TrainConfig, device: torch.device, run_dir: Path, *, progress: bool
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | None]]:
     from ._eval import evaluate_split
 
     try:
