@@ -279,6 +279,8 @@ def _parse_with_keypoints(raw: bytes) -> list[Any] | None:
     rows = [i for i, e in enumerate(entries) if type(e) is dict and e.get("keypoints") == []]
     if len(rows) != len(spans):
         return None
+    if not rows:  # no entry with keypoints (an empty results file): nothing to fill in
+        return entries
     cats = [entries[i].get("category_id") for i in rows]
     cats = [c if type(c) is int else 0 for c in cats]
     kp, ok = keypoints_from_lists(raw, spans, cats)
