@@ -129,9 +129,16 @@ def test_run_folder_and_resume_equal_an_uninterrupted_run(synth_root, tmp_path, 
     assert json.loads((straight / "config.json").read_text())["model"]["min_size"] == 96
 
 
-def test_a_used_run_folder_needs_resume(synth_root, tmp_path) -> None:
-    cfg = tiny_config(synth_root, tmp_path / "run", max_train_images=8, evaluate=False, epochs=1)
+def test_threads_apply_then_are_undone_and_a_used_run_folder_needs_resume(synth_root, tmp_path, monkeypatch) -> None:
+    from df2kit.engine import trainer
+
+    seen = []
+    real_step = trainer.lr_factor
+    monkeypatch.setattr(trainer, "lr_factor", lambda *a: (seen.append(torch.get_num_threads()), real_step(*a))[1])
+    torch.set_num_threads(1)
+    cfg = tiny_config(synth_root, tmp_path / "run", max_train_images=8, evaluate=False, epochs=1, threads=2)
     train(cfg)
+    assert seen and set(seen) == {2} and torch.get_num_threads() == 1  # --threads applies, then is undone
     with pytest.raises(ConfigError, match="--resume"):
         train(cfg)
     with pytest.raises(ConfigError, match="no checkpoint.pt"):

@@ -34,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=4, metavar="N", help="images per batch (default: 4)")
     p.add_argument("--device", default="auto", help="'auto' (GPU when there is one), 'cpu', 'cuda' or 'cuda:N'")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="image-decoding processes (default: 2)")
+    p.add_argument("--threads", type=int, default=0, metavar="N", help="CPU threads torch computes with (default: 0 = one per core; on a busy shared machine 1 can be several times faster)")
     p.add_argument("--amp", default="auto", choices=("auto", "bf16", "fp16", "off"), help="mixed precision (default: auto = on for GPUs)")
     p.add_argument("--score-thresh", type=float, default=None, metavar="X", help="drop detections below this score (default: the checkpoint's, 0.05)")
     p.add_argument("--detections-per-image", type=int, default=None, metavar="N", help="most detections per image (default: the checkpoint's)")
@@ -46,6 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    if args.threads < 0:
+        print("df2kit predict: error: --threads must be at least 0", file=sys.stderr)
+        return 2
     for name in ("batch_size", "top_k"):
         if getattr(args, name) < 1:
             print(f"df2kit predict: error: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         workers=args.workers,
+        threads=args.threads,
         amp=args.amp,
         score_thresh=args.score_thresh,
         detections_per_image=args.detections_per_image,

@@ -88,6 +88,10 @@ class TrainConfig:
     amp: str = _f("auto", "mixed precision: 'auto' (bf16 or fp16 on GPU, off on CPU), 'bf16', 'fp16' or 'off'")
     device: str = _f("auto", "'auto', 'cpu', 'cuda' or 'cuda:N' (torchrun sets one GPU per process)")
     workers: int = _f(2, "data-loading processes per training process (0: load in the main process)")
+    threads: int = _f(
+        0, "CPU threads torch computes with, per process (0: torch's default, one per core; on a busy shared "
+        "machine 1 can be several times faster)"
+    )
     seed: int = _f(0, "seed of weights, batch order and augmentation")
     hflip: float = _f(0.5, "probability of a horizontal flip (landmarks swap sides with the layout's flip pairs)")
     weights: str | None = _f(None, "local file of full-model weights: a df2kit checkpoint or torchvision's COCO Mask R-CNN")
@@ -110,7 +114,7 @@ class TrainConfig:
         for name in ("epochs", "pairs_per_batch", "grad_accum", "eval_batch_size", "log_every"):
             if getattr(self, name) < 1:
                 raise bad(name, "an integer >= 1")
-        for name in ("warmup_steps", "workers"):
+        for name in ("warmup_steps", "workers", "threads"):
             if getattr(self, name) < 0:
                 raise bad(name, "an integer >= 0")
         for name in ("max_train_images", "max_val_images"):

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import torch
 
 from .._atomic import atomic_open, atomic_write_bytes
 from .._table import format_table
-from ..errors import DatasetError
+from ..errors import ConfigError, DatasetError
 from ..io.images import IMAGE_EXTENSIONS
 from ..io.scan import scan_split
 from ..search import write_retrieval_results
@@ -139,9 +140,43 @@ def predict(
     top_k: int = 20,
     gallery_min_score: float = 0.3,
     draw: int = 0,
+    threads: int = 0,
     progress: bool = False,
 ) -> PredictSummary:
-    """Predict every image of ``input`` (a native split folder or a folder of images) into ``out``."""
+    """Predict every image of ``input`` (a native split folder or a folder of images) into ``out``.
+
+    ``threads``: CPU threads torch computes with (0: torch's default, one per core).
+    """
+    if threads < 0:
+        raise ConfigError(f"expected an integer >= 0, got {threads!r}", field="threads")
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _predict(checkpoint, input, out, batch_size=batch_size, device=device, workers=workers, amp=amp,
+                        score_thresh=score_thresh, detections_per_image=detections_per_image, retrieval=retrieval,
+                        top_k=top_k, gallery_min_score=gallery_min_score, draw=draw, progress=progress)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _predict(
+    checkpoint: str | os.PathLike[str],
+    input: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    batch_size: int,
+    device: str,
+    workers: int,
+    amp: str,
+    score_thresh: float | None,
+    detections_per_image: int | None,
+    retrieval: bool,
+    top_k: int,
+    gallery_min_score: float,
+    draw: int,
+    progress: bool,
+) -> PredictSummary:
     dev = resolve_device(device)
     model, _ = load_model(checkpoint, device=dev)
     if score_thresh is not None:

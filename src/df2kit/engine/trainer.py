@@ -217,9 +217,13 @@ def train(config: TrainConfig, *, progress: bool = False) -> Path:
     if config.out is None:
         raise ConfigError("expected a run folder (--out RUN_DIR)", field="out")
     d = _init_distributed(config.device)
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
     try:
         return _train(config, d, progress=progress and d.main)
     finally:
+        torch.set_num_threads(threads)
         if d.owned and dist.is_initialized():
             dist.destroy_process_group()
 
