@@ -74,7 +74,7 @@ class DemoPlan:
 
 #: `df2kit demo`: under 10 minutes on 2 CPU cores (training and prediction run in one thread: on a busy
 #: shared machine that is several times faster than torch's one thread per core, and on idle cores little slower).
-FULL = DemoPlan(train_images=300, validation_images=60, size=256, epochs=3)
+FULL = DemoPlan(train_images=300, validation_images=60, size=256, epochs=5)
 #: `df2kit demo --quick`: under 2 minutes on 2 CPU cores (the test runs it).
 QUICK = DemoPlan(train_images=24, validation_images=8, size=192, epochs=1)
 
