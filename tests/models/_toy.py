@@ -1,4 +1,5 @@
-"""A tiny hand-made DeepFashion2-format split for model tests (until df2kit.synth lands on main).
+"""A tiny hand-made DeepFashion2-format split of simple garments (three categories) for the slow learning test:
+df2kit.synth's scenes need far longer than a test may take to learn from scratch.
 
 Each pair_id has one shop image (white background, one large centred garment) and one or two user images
 (noisy background, the same garment smaller and off-centre, sometimes a style-0 distractor). A garment is

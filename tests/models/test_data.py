@@ -9,11 +9,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from df2kit.errors import ImageError  # noqa: E402
-from df2kit.io import scan_split  # noqa: E402
-from df2kit.layout import CATEGORIES, FLIP_INDEX_294, Category  # noqa: E402
-from df2kit.engine.data import TrainDataset, check_batch, flip_landmarks  # noqa: E402
-from df2kit.models.heads import MAX_K  # noqa: E402
+from df2kit.engine.data import TrainDataset, check_batch, flip_landmarks
+from df2kit.errors import ImageError
+from df2kit.io import scan_split
+from df2kit.layout import CATEGORIES, FLIP_INDEX_294, Category
+from df2kit.models.heads import MAX_K
 
 pytestmark = pytest.mark.model
 
@@ -92,7 +92,7 @@ def test_sample_targets_match_the_annotation(synth_root) -> None:
     _, group, _, _ = table.style_identities()
     assert t["identity"].tolist() == group[:n].tolist()
     for k in range(n):  # the mask covers most of the item's box
-        x1, y1, x2, y2 = (int(round(v)) for v in table.bbox_xyxy[k])
+        x1, y1, x2, y2 = (round(float(v)) for v in table.bbox_xyxy[k])
         assert t["masks"][k].sum() > 0.2 * (x2 - x1) * (y2 - y1)
 
 

@@ -12,9 +12,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from df2kit.engine import read_summary  # noqa: E402
+from df2kit.engine import read_summary
 
-from .conftest import TINY  # noqa: E402
+from .conftest import TINY
 
 pytestmark = pytest.mark.model
 
@@ -37,7 +37,7 @@ def test_two_cpu_processes_train_in_sync(synth_root, tmp_path) -> None:
         *_flags(TINY), "--epochs", "1", "--max-train-images", "16", "--no-evaluate", "--device", "cpu",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = read_summary(run)
     assert summary.world_size == 2

@@ -9,8 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from df2kit.layout import NUM_LANDMARKS_BY_ID, OFFSET_BY_ID, Category  # noqa: E402
-from df2kit.models.heads import (  # noqa: E402
+from df2kit.layout import NUM_LANDMARKS_BY_ID, OFFSET_BY_ID, Category
+from df2kit.models.heads import (
     MAX_K,
     MatchingHead,
     PairHead,
@@ -22,7 +22,7 @@ from df2kit.models.heads import (  # noqa: E402
     ranking_vectors,
 )
 
-from .conftest import tiny_config  # noqa: E402
+from .conftest import tiny_config
 
 pytestmark = pytest.mark.model
 

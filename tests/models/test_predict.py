@@ -11,12 +11,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from df2kit.cli.main import main  # noqa: E402
-from df2kit.engine import predict  # noqa: E402
-from df2kit.errors import ConfigError, ImageError  # noqa: E402
-from df2kit.io import scan_split  # noqa: E402
-from df2kit.layout import NUM_LANDMARKS_BY_ID, OFFSET_BY_ID  # noqa: E402
-from df2kit.structures.masks import decode_rle  # noqa: E402
+from df2kit.cli.main import main
+from df2kit.engine import predict
+from df2kit.errors import ConfigError, ImageError
+from df2kit.io import scan_split
+from df2kit.layout import NUM_LANDMARKS_BY_ID, OFFSET_BY_ID
+from df2kit.structures.masks import decode_rle
 
 pytestmark = pytest.mark.model
 

@@ -10,11 +10,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from df2kit.engine import build_config, read_summary, train  # noqa: E402
-from df2kit.engine.config import TrainConfig  # noqa: E402
-from df2kit.errors import ConfigError  # noqa: E402
+from df2kit.engine import build_config, read_summary, train
+from df2kit.engine.config import TrainConfig
+from df2kit.errors import ConfigError
 
-from .conftest import tiny_config  # noqa: E402
+from .conftest import tiny_config
 
 pytestmark = pytest.mark.model
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ TOPK = (1, 5, 10, 20)
 
 
 def _num(v: Any) -> float | None:
-    return None if v is None or v != v else float(v)
+    return None if v is None or math.isnan(v) else float(v)
 
 
 def headline(task: str, result: Any) -> dict[str, float | None]:
