@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.df2kit-installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,model]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -147,3 +147,13 @@ def test_results_files_are_read_in_blocks_cut_between_entries(tmp_path, block, s
     assert got == res
     if block < 1000:
         assert len(firsts) > 1
+
+
+@pytest.mark.parametrize("task", ["detection", "landmarks", "segmentation"])
+def test_an_empty_results_file_scores_zero(case, tmp_path, task) -> None:
+    """A model that detects nothing writes ``[]``: every task reads it (landmarks once crashed on it)."""
+    gt, _ = case
+    p = tmp_path / "empty.json"
+    p.write_bytes(b"[]")
+    r = evaluate(task, gt, p)
+    assert r.num_dt == 0 and r.ap == 0.0

@@ -260,10 +260,8 @@ def test_console_errors_would_be_caught(chromium, tmp_path: Path) -> None:
 
 def test_report_reads_what_the_scorers_write(report_data, tmp_path: Path) -> None:
     """The real scorers' to_dict() files, not hand-made ones: numbers land in the page as the scorers say."""
-    evaluation = pytest.importorskip("df2kit.evaluation", reason="the scorers (issues 5, 6) have not landed yet")
-    retrieval = pytest.importorskip("df2kit.evaluation.retrieval", reason="the retrieval scorer has not landed yet")
-    if not hasattr(evaluation, "evaluate") or not hasattr(retrieval, "evaluate_retrieval"):
-        pytest.skip("the scorers (issues 5, 6) have not landed yet")
+    from df2kit import evaluation
+    from df2kit.evaluation import retrieval
     ev = tmp_path / "eval"
     ev.mkdir()
     wanted = {}

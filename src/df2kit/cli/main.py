@@ -23,6 +23,8 @@ COMMANDS = (
     "pairs",
     "evaluate",
     "retrieve",
+    "train",
+    "predict",
     "show",
     "report",
     "demo",

@@ -280,6 +280,8 @@ def _parse_with_keypoints(raw: bytes) -> list[Any] | None:
     rows = [i for i, e in enumerate(entries) if type(e) is dict and e.get("keypoints") == []]
     if len(rows) != len(spans):
         return None
+    if not rows:  # no entry with keypoints (an empty results file): nothing to fill in
+        return entries
     cats = [entries[i].get("category_id") for i in rows]
     cats = [c if type(c) is int and 0 < c < 1000 else 0 for c in cats]  # 0: not a category, parsed the usual way
     kp, ok = keypoints_from_lists(raw, spans, cats)
