@@ -211,7 +211,7 @@ def test_model_losses_outputs_and_gradients() -> None:
     losses = model(images, _targets(96))
     assert set(losses) == set(LOSS_NAMES)
     assert all(torch.isfinite(v) and v.ndim == 0 for v in losses.values())
-    assert float(losses["loss_landmark"]) > 0 and float(losses["loss_match"]) > 0
+    assert losses["loss_landmark"].item() > 0 and losses["loss_match"].item() > 0
     sum(losses.values()).backward()
     no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert no_grad == []
