@@ -205,7 +205,7 @@ def generate(out: Path, scale: float, seed: int) -> None:
 
     write_list(out / RESULT_FILE["landmarks"], landmarks, len(keep), 20000)
     (out / "case.json").write_text(json.dumps({"scale": scale, "seed": seed, "images": n_img, "items": n_items,
-                                               "detections": int(ndt), "landmark_results": int(len(keep))}))
+                                               "detections": int(ndt), "landmark_results": len(keep)}))
 
 
 # ---- one tool, one task, in its own process ------------------------------------------------------------
@@ -368,7 +368,7 @@ def main() -> None:
             "vs pycocotools", "vs faster-coco-eval"]
     widths = [max(len(str(r[i])) for r in rows + [head]) if i < 3 or all(len(r) > i for r in rows) else len(head[i])
               for i in range(len(head))]
-    line = lambda r: "  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r))  # noqa: E731
+    line = lambda r: "  ".join(str(v).ljust(widths[i]) for i, v in enumerate(r))
     print(line(head))
     print("  ".join("-" * w for w in widths))
     for r in rows:

@@ -37,7 +37,7 @@ TARGETS = ("native", "results", "retrieval-results", "retrieval-gt", "coco")
 
 
 # ---- the targets: each takes bytes and raises AssertionError/other exceptions on a finding -------------
-def _target(name: str):  # noqa: C901 - one small closure per target
+def _target(name: str):
     from df2kit.errors import DF2Error
 
     tmp = Path(tempfile.mkdtemp(prefix=f"df2kit-fuzz-{name}-"))

@@ -28,20 +28,20 @@ from .stats import SplitStats, split_stats
 from .structures import BoxMode, ClothingItem, ImageAnnotation
 
 __all__ = [
-    "__version__",
+    "CATEGORIES",
+    "NUM_LANDMARKS",
     "AnnotationError",
     "BoxMode",
-    "CATEGORIES",
     "Category",
     "ClothingItem",
     "DF2Error",
     "DatasetError",
     "ImageAnnotation",
     "Issue",
-    "NUM_LANDMARKS",
     "SplitStats",
     "SplitTable",
     "ValidationReport",
+    "__version__",
     "image_size",
     "read_annotation",
     "scan_split",

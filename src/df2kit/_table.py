@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["format_table", "fmt_num"]
+__all__ = ["fmt_num", "format_table"]
 
 
 def fmt_num(v: Any, digits: int = 3) -> str:

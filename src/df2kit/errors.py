@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
-    "DF2Error",
     "AnnotationError",
-    "DatasetError",
-    "ImageError",
-    "FormatError",
-    "ResultsError",
     "ConfigError",
+    "DF2Error",
+    "DatasetError",
+    "FormatError",
+    "ImageError",
     "Issue",
+    "ResultsError",
     "Severity",
 ]
 

@@ -35,19 +35,19 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "Category",
-    "CategoryInfo",
+    "ATTRIBUTES",
+    "ATTRIBUTE_LEVELS",
     "CATEGORIES",
+    "CATEGORY_OF_LANDMARK_294",
+    "FLIP_INDEX_294",
+    "INEXACT_FLIP_PAIRS",
+    "LANDMARK_NAMES_294",
     "NUM_CATEGORIES",
     "NUM_LANDMARKS",
     "SIGMAS_294",
-    "FLIP_INDEX_294",
-    "CATEGORY_OF_LANDMARK_294",
-    "LANDMARK_NAMES_294",
-    "INEXACT_FLIP_PAIRS",
-    "ATTRIBUTES",
-    "ATTRIBUTE_LEVELS",
     "SOURCES",
+    "Category",
+    "CategoryInfo",
     "layout_json",
 ]
 

@@ -44,15 +44,15 @@ from .errors import ConfigError, FormatError
 from .layout import NUM_CATEGORIES
 
 __all__ = [
-    "SearchResult",
-    "GalleryIndex",
-    "search_similarity",
-    "entries_from_search",
-    "retrieval_entries",
-    "write_retrieval_results",
-    "faiss_available",
-    "FAISS_AUTO_MIN",
     "BACKENDS",
+    "FAISS_AUTO_MIN",
+    "GalleryIndex",
+    "SearchResult",
+    "entries_from_search",
+    "faiss_available",
+    "retrieval_entries",
+    "search_similarity",
+    "write_retrieval_results",
 ]
 
 log = logging.getLogger(__name__)

@@ -127,7 +127,7 @@ def vis_only(gt: dict[str, Any]) -> dict[str, Any]:
 class _PlainIoU(COCOeval):
     """COCOeval whose IoU ignores iscrowd (crowd only steers matching): the subset rule's reference."""
 
-    def computeIoU(self, imgId: int, catId: int) -> Any:  # noqa: N802 - pycocotools' name
+    def computeIoU(self, imgId: int, catId: int) -> Any:
         p = self.params
         gt = self._gts[imgId, catId]
         dt = self._dts[imgId, catId]

@@ -65,7 +65,7 @@ def test_reads_only_the_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     buf = io.BytesIO()
     Image.effect_noise((800, 600), 50).convert("RGB").save(buf, format="JPEG", quality=95)
     p.write_bytes(buf.getvalue())
-    import df2kit.io.images as images
+    from df2kit.io import images
 
     monkeypatch.setattr(images, "_pillow_size", lambda p: (_ for _ in ()).throw(AssertionError("decoded")))
     assert image_size(p)[:2] == (800, 600)

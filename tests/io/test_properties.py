@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from df2kit.errors import DF2Error
-from df2kit.io import parse_annotation, scan_split
+from df2kit.io import parse_annotation
 from df2kit.io.scan import _parse_files
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "native"

@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from df2kit.io import validate_split

@@ -97,7 +97,7 @@ def official_retrieval(query_gt, gallery_gt, results, *, min_iou=None):
         if min_iou is not None:
             iou_ind = np.where(np.max(iou_id, axis=1) >= min_iou, iou_ind, -1)
 
-        for id_ind in range(0, len(query_id_ind)):
+        for id_ind in range(len(query_id_ind)):
             style = query_id_style[id_ind]
             cls = query_id_cls[id_ind]
             if style > 0:
@@ -122,7 +122,7 @@ def official_retrieval(query_gt, gallery_gt, results, *, min_iou=None):
                         gt_gallery_image_id = [gt_gallery_image_id]
 
                     for kk, k in enumerate(KS):  # the official script has five copies of this loop
-                        for t in range(0, k):
+                        for t in range(k):
                             if results_style_gallery_id[t] in gt_gallery_image_id:
                                 which_ind = np.where(gt_gallery_image_id == results_style_gallery_id[t])[0]
                                 crowd = np.zeros(len(which_ind))

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import traceback
-from typing import Sequence
+from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import DF2Error

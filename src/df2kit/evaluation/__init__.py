@@ -34,18 +34,17 @@ from __future__ import annotations
 from ._api import COCO_TASKS, Evaluator, evaluate, summary_stats
 from ._gt import LANDMARK_VARIANTS, GroundTruth, load_ground_truth
 from .results import CategoryScores, COCOScores, SubsetScores, TaskResult
-
 from .retrieval import RetrievalEvaluator, RetrievalResult, evaluate_retrieval
 
 __all__ = [
     "COCO_TASKS",
+    "LANDMARK_VARIANTS",
     "COCOScores",
     "CategoryScores",
     "Evaluator",
     "GroundTruth",
     "RetrievalEvaluator",
     "RetrievalResult",
-    "LANDMARK_VARIANTS",
     "SubsetScores",
     "TaskResult",
     "evaluate",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from ._results import Columns, entries_to_columns, iter_range_chunks, iter_resul
 from ._tasks import Collected, TaskCollector
 from .results import CategoryScores, COCOScores, SubsetScores, TaskResult
 
-__all__ = ["evaluate", "Evaluator", "COCO_TASKS"]
+__all__ = ["COCO_TASKS", "Evaluator", "evaluate"]
 
 #: The tasks scored with COCOeval semantics.
 COCO_TASKS = ("detection", "landmarks", "segmentation")

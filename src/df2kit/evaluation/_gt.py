@@ -17,9 +17,10 @@ import gc
 import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import orjson
@@ -32,7 +33,7 @@ from ..structures.polygons import repair_polygons
 from ._kptext import category_slices, split_keypoint_lists
 from ._results import whole_zeros
 
-__all__ = ["GroundTruth", "load_ground_truth", "LANDMARK_VARIANTS"]
+__all__ = ["LANDMARK_VARIANTS", "GroundTruth", "load_ground_truth"]
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..layout import SIGMAS_294
 
-__all__ = ["Params", "params_for", "IOU_TYPES"]
+__all__ = ["IOU_TYPES", "Params", "params_for"]
 
 #: The COCOeval iouType of each task.
 IOU_TYPES = {"detection": "bbox", "segmentation": "segm", "landmarks": "keypoints"}

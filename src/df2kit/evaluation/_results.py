@@ -13,8 +13,9 @@ import math
 import operator
 import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -24,7 +25,7 @@ from ..errors import ResultsError
 from ..layout import NUM_LANDMARKS
 from ._kptext import keypoints_from_lists, split_keypoint_lists
 
-__all__ = ["Columns", "iter_result_chunks", "entries_to_columns", "TASK_FIELD"]
+__all__ = ["TASK_FIELD", "Columns", "entries_to_columns", "iter_result_chunks"]
 
 #: The result field each task scores.
 TASK_FIELD = {"detection": "bbox", "segmentation": "segmentation", "landmarks": "keypoints"}

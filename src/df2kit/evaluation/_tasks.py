@@ -40,7 +40,7 @@ from ._gt import LANDMARK_VARIANTS, GroundTruth
 from ._params import Params
 from ._results import Columns
 
-__all__ = ["TaskCollector", "Collected"]
+__all__ = ["Collected", "TaskCollector"]
 
 _EPS = np.spacing(1)
 _MIN_IOU = 0.5  # the lowest IoU threshold: pairs below it never match

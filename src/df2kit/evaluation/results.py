@@ -17,7 +17,7 @@ import numpy as np
 from .._table import format_table
 from ..layout import ATTRIBUTE_LEVELS, ATTRIBUTES
 
-__all__ = ["TaskResult", "COCOScores", "CategoryScores", "SubsetScores", "STAT_NAMES"]
+__all__ = ["STAT_NAMES", "COCOScores", "CategoryScores", "SubsetScores", "TaskResult"]
 
 #: The summary numbers of pycocotools' ``summarize()``, in its order.
 STAT_NAMES = {

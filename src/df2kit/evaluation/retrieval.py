@@ -83,14 +83,14 @@ from ..io.scan import SplitTable, scan_split
 from ..layout import ATTRIBUTE_LEVELS, ATTRIBUTES, NUM_CATEGORIES
 
 __all__ = [
-    "TOPK",
-    "MAX_RANK",
     "GALLERY_IOU",
     "MANY_MATCHES",
+    "MAX_RANK",
     "SUBSET_CHOICES",
-    "TopKRow",
-    "RetrievalResult",
+    "TOPK",
     "RetrievalEvaluator",
+    "RetrievalResult",
+    "TopKRow",
     "evaluate_retrieval",
     "read_retrieval_results",
 ]

@@ -33,12 +33,12 @@ from ..io.scan import SplitTable
 from ..layout import ATTRIBUTES, NUM_CATEGORIES
 
 __all__ = [
+    "GALLERY_FILE",
+    "QUERY_FILE",
     "RetrievalGroundTruth",
+    "load_retrieval_ground_truth",
     "retrieval_ground_truth",
     "write_retrieval_ground_truth",
-    "load_retrieval_ground_truth",
-    "QUERY_FILE",
-    "GALLERY_FILE",
 ]
 
 QUERY_FILE = "query_gt.json"

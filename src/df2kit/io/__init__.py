@@ -9,8 +9,8 @@ from .scan import SPLITS, SplitTable, default_cache_dir, resolve_split, scan_spl
 from .validate import ValidationReport, validate_split
 
 __all__ = [
-    "ImageInfo",
     "SPLITS",
+    "ImageInfo",
     "SplitTable",
     "ValidationReport",
     "annotation_to_bytes",

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from ..errors import Issue
 from ..layout import ATTRIBUTES, CATEGORIES, NUM_CATEGORIES
 
-__all__ = ["CleanItem", "CleanImage", "check_annotation", "decode_json", "ITEM_FIELDS"]
+__all__ = ["ITEM_FIELDS", "CleanImage", "CleanItem", "check_annotation", "decode_json"]
 
 ITEM_FIELDS = (
     "category_name",

@@ -15,7 +15,7 @@ from typing import BinaryIO, NamedTuple
 
 from ..errors import ImageError
 
-__all__ = ["ImageInfo", "image_size", "sniff_format", "IMAGE_EXTENSIONS"]
+__all__ = ["IMAGE_EXTENSIONS", "ImageInfo", "image_size", "sniff_format"]
 
 #: File extensions treated as images when a folder of images is read.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")

@@ -24,9 +24,9 @@ from ..structures.records import ClothingItem, ImageAnnotation, image_id_from_st
 from ._check import CleanImage, check_annotation, decode_json
 
 __all__ = [
-    "read_annotation",
-    "parse_annotation",
     "annotation_to_bytes",
+    "parse_annotation",
+    "read_annotation",
     "write_annotation",
 ]
 

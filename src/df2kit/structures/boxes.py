@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BoxMode", "xyxy_to_xywh", "xywh_to_xyxy", "convert_boxes", "box_area", "box_iou"]
+__all__ = ["BoxMode", "box_area", "box_iou", "convert_boxes", "xywh_to_xyxy", "xyxy_to_xywh"]
 
 
 class BoxMode(enum.Enum):

@@ -29,30 +29,31 @@ rasterized as it is (it usually covers nothing), never read as a box as pycocoto
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "MaskSet",
+    "RLEError",
+    "counts_to_string",
+    "counts_to_strings",
+    "decode_rle",
+    "encode_mask",
+    "pair_intersections",
     "polygons_to_rle",
     "polygons_to_rles",
-    "encode_mask",
-    "decode_rle",
+    "rasterize_runs",
     "rle_area",
-    "rle_to_bbox",
+    "rle_counts",
     "rle_iou",
-    "MaskSet",
-    "pair_intersections",
+    "rle_to_bbox",
     "run_intersections",
     "runs_geometry",
-    "rasterize_runs",
+    "string_to_counts",
     "strings_to_counts",
     "strings_to_runs",
-    "counts_to_strings",
-    "rle_counts",
-    "counts_to_string",
-    "string_to_counts",
-    "RLEError",
 ]
 
 #: Numbers (characters, boundary points) handled per step of the batch functions: it bounds the memory of
@@ -783,7 +784,7 @@ class MaskSet:
     pixels in the columns before ``x``. Built from foreground runs or run-length counts.
     """
 
-    __slots__ = ("heights", "widths", "area", "x0", "x1", "y0", "y1", "cbase", "colptr", "colcum", "py0", "py1")
+    __slots__ = ("area", "cbase", "colcum", "colptr", "heights", "py0", "py1", "widths", "x0", "x1", "y0", "y1")
 
     def __init__(
         self, heights: np.ndarray, widths: np.ndarray, s: np.ndarray, e: np.ndarray, owner: np.ndarray

@@ -19,11 +19,11 @@ Closed polygons (first point repeated) and self-touching ones are left as they a
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["repair_polygons", "polygon_area", "polygons_area"]
+__all__ = ["polygon_area", "polygons_area", "repair_polygons"]
 
 
 def _as_points(poly: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -16,8 +16,9 @@ exists is a valid DeepFashion2 annotation. Arrays inside records are read-only.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
