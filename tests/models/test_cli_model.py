@@ -56,6 +56,15 @@ def test_bad_settings_exit_2(tmp_path, capsys) -> None:
     assert main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--config", str(tmp_path / "none.yaml")]) == 2
 
 
+def test_bad_input_leaves_no_run_folder(tmp_path, synth_root, capsys) -> None:
+    """A missing dataset or weights file is one error line, and no half-made run folder is left behind."""
+    assert main(["train", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r1")]) == 1
+    assert "nowhere" in capsys.readouterr().err and not (tmp_path / "r1").exists()
+    flags = ["--preset", "small", "--epochs", "1", *_flags(TINY)]
+    assert main(["train", str(synth_root), "--out", str(tmp_path / "r2"), "--weights", str(tmp_path / "w.pth"), *flags]) == 1
+    assert "w.pth" in capsys.readouterr().err and not (tmp_path / "r2").exists()
+
+
 def _flags(over: dict) -> list[str]:
     out = []
     for k, v in over.items():

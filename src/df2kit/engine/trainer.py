@@ -237,28 +237,28 @@ def _train(config: TrainConfig, d: _Dist, *, progress: bool) -> Path:
         if saved.model != config.model:
             log.warning("--resume: the run's own model settings are used (the ones given differ)")
         config = dataclasses.replace(config, model=saved.model, weights=saved.weights, backbone_weights=saved.backbone_weights)
-    if d.world > 1:
-        dist.barrier()  # every process has checked the folder before process 0 writes into it
-    if d.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(run_dir / "config.json", orjson.dumps(config.to_dict(), option=orjson.OPT_INDENT_2))
-
-    torch.manual_seed(config.seed)
+    # data and weights are read and checked before the run folder is made: bad input leaves nothing behind
     table = scan_split(config.root, config.train_split, progress=progress)  # type: ignore[arg-type]
     if config.max_train_images is not None and len(table) > config.max_train_images:
         table = table.select(np.arange(config.max_train_images))
-    model = MatchRCNN(config.model, backbone_weights=config.backbone_weights, pretrained=config.weights is not None)
-    if config.weights is not None and ck is None:
-        load_weights(model, config.weights)
-    model.to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = _build_optimizer(config, params)
     sampler = PairBatchSampler(
         table, config.pairs_per_batch, seed=config.seed, shuffle=True, drop_last=False, num_replicas=d.world, rank=d.rank
     )
     batches = len(sampler)
     if batches == 0:
         raise TrainingError("no training batch: the split has no shop/user couple", path=str(table.split_dir))
+    torch.manual_seed(config.seed)
+    model = MatchRCNN(config.model, backbone_weights=config.backbone_weights, pretrained=config.weights is not None)
+    if config.weights is not None and ck is None:
+        load_weights(model, config.weights)
+    if d.world > 1:
+        dist.barrier()  # every process has checked the folder before process 0 writes into it
+    if d.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(run_dir / "config.json", orjson.dumps(config.to_dict(), option=orjson.OPT_INDENT_2))
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = _build_optimizer(config, params)
     steps_per_epoch = -(-batches // config.grad_accum)
     total_steps = config.epochs * steps_per_epoch
     warmup = min(config.warmup_steps, max(1, total_steps // 4)) if config.warmup_steps else 0
