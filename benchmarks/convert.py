@@ -37,13 +37,12 @@ import os
 import random
 import resource
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from _procs import run_sampled  # benchmarks/ is on sys.path when a script here runs
 
 FULL_IMAGES = 191_961
 FULL_ITEMS = 312_186
@@ -213,26 +212,8 @@ def run_baseline(split_dir: str, out: str) -> None:
 
 
 # ---- measuring -----------------------------------------------------------------------------------------
-def _tree_rss(p) -> int:
-    import psutil
-
-    total = 0
-    try:
-        procs = [p] + p.children(recursive=True)
-    except psutil.Error:
-        return 0
-    for q in procs:
-        try:
-            total += q.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
 def measure(which: str, split_dir: Path, out: Path, cap_gb: float) -> tuple[float, float, str]:
     """(seconds, peak tree RSS in MB, status) of one converter run in a fresh interpreter."""
-    import psutil
-
     def limit() -> None:
         if which == "baseline" and cap_gb > 0:
             cap = int(cap_gb * 2**30)
@@ -241,26 +222,9 @@ def measure(which: str, split_dir: Path, out: Path, cap_gb: float) -> tuple[floa
     if out.exists():
         out.unlink()
     cmd = [sys.executable, __file__, "_run", which, str(split_dir), str(out)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, preexec_fn=limit, stderr=subprocess.PIPE, text=True)  # noqa: PLW1509 - no thread yet
-    ps = psutil.Process(proc.pid)
-    peak = 0
-    done = threading.Event()
-
-    def poll() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, _tree_rss(ps))
-            time.sleep(0.05)
-
-    th = threading.Thread(target=poll, daemon=True)
-    th.start()
-    _, err = proc.communicate()
-    secs = time.perf_counter() - t0
-    done.set()
-    th.join()
-    status = "ok" if proc.returncode == 0 else ("out of memory (cap)" if "MemoryError" in err else f"failed: {err.strip().splitlines()[-1:]}")
-    return secs, peak / 2**20, status
+    secs, peak_mb, code, err = run_sampled(cmd, preexec_fn=limit)
+    status = "ok" if code == 0 else ("out of memory (cap)" if "MemoryError" in err else f"failed: {err.strip().splitlines()[-1:]}")
+    return secs, peak_mb, status
 
 
 def check_equal(ours: Path, base: Path) -> None:

@@ -31,12 +31,12 @@ import io
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from _procs import run_sampled  # benchmarks/ is on sys.path when a script here runs
 
 FULL = 192_000
 _PAIR = re.compile(rb'"pair_id":\s*(\d+)')
@@ -138,45 +138,11 @@ def make_results(split: Path, out: Path, seed: int = 0) -> int:
 
 
 # ---- measuring -----------------------------------------------------------------------------------------
-def _tree_rss(p) -> int:
-    import psutil
-
-    total = 0
-    try:
-        procs = [p, *p.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for q in procs:
-        try:
-            total += q.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
 def measure(argv: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
     """(seconds, peak MB of the process tree, exit code, last stderr line) of one command."""
-    import psutil
-
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    ps = psutil.Process(proc.pid)
-    peak = [0]
-    stop = threading.Event()
-
-    def poll() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], _tree_rss(ps))
-            stop.wait(0.05)
-
-    th = threading.Thread(target=poll, daemon=True)
-    th.start()
-    _, err = proc.communicate()
-    secs = time.perf_counter() - t0
-    stop.set()
-    th.join()
-    lines = err.decode(errors="replace").strip().splitlines()
-    return secs, peak[0] / 2**20, proc.returncode, lines[-1] if lines else ""
+    secs, peak_mb, code, err = run_sampled(argv, env=env)
+    lines = err.strip().splitlines()
+    return secs, peak_mb, code, lines[-1] if lines else ""
 
 
 SCAN = "import sys; from df2kit.io import scan_split; t = scan_split(sys.argv[1], None); print(len(t), t.num_items)"
