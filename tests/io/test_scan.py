@@ -158,3 +158,41 @@ def test_bad_names_loops_and_duplicates(tmp_path: Path) -> None:
     codes = sorted(i.code for i in t.issues)
     assert codes == ["bad-file-name", "duplicate-image-id", "unreadable-file"]
     assert len(t) == 1 and t.num_files == 4
+
+
+def test_shared_parse_raises_the_first_error_in_file_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With helpers and this process parsing jobs side by side, strict mode still names the first broken file
+    (in name order), whichever job finished first."""
+    monkeypatch.setattr(scan_mod, "_MIN_CHUNK", 5)
+    root = make_split(tmp_path / "ds", 40, seed=11, images=False)
+    anno = root / "annos"
+    shutil.copy(FIXTURES / "truncated.json", anno / "000033.json")  # in a late job
+    shutil.copy(FIXTURES / "box_nan.json", anno / "000008.json")  # in the second job
+    for _ in range(3):
+        with pytest.raises(AnnotationError) as e:
+            scan_split(root, None, strict=True, cache=False, workers=2)
+        assert e.value.path is not None and e.value.path.endswith("000008.json")
+    lenient = scan_split(root, None, cache=False, workers=3)
+    serial = scan_split(root, None, cache=False, workers=1)
+    assert [i.to_dict() for i in lenient.issues] == [i.to_dict() for i in serial.issues]
+    for k, v in serial._arrays().items():
+        assert np.array_equal(v, lenient._arrays()[k]), k
+
+
+def test_a_failing_helper_process_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception inside a helper process reaches the caller instead of hanging the scan."""
+    if scan_mod._mp_context().get_start_method() != "fork":
+        pytest.skip("the patched parser only reaches forked helpers")
+    monkeypatch.setattr(scan_mod, "_MIN_CHUNK", 5)
+    root = make_split(tmp_path / "ds", 40, seed=12, images=False)
+    real = scan_mod._parse_files
+    parent = os.getpid()
+
+    def broken_in_helpers(anno_dir: str, names: list[str]):
+        if os.getpid() != parent:
+            raise MemoryError("helper ran out of memory")
+        return real(anno_dir, names)
+
+    monkeypatch.setattr(scan_mod, "_parse_files", broken_in_helpers)
+    with pytest.raises(MemoryError, match="helper ran out"):
+        scan_split(root, None, cache=False, workers=2)

@@ -959,40 +959,109 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 def _parse_all(
     anno_dir: Path, names: list[str], *, workers: int, progress: bool, strict: bool
 ) -> tuple[_Arrays, np.ndarray, np.ndarray]:
-    """Parse files in worker processes; returns the rows plus every file's size and mtime."""
+    """Parse files in ``workers`` processes, this one included; returns the rows plus each file's size and mtime.
+
+    The jobs are taken in turn from a shared counter by ``workers - 1`` helper processes and by this process
+    itself, so every core parses all the time and only the helpers' results travel between processes. Parts
+    are used in job order (strict mode raises the first error in file order), so the result does not depend
+    on who parsed what.
+    """
     n_jobs = max(1, min(len(names) // _MIN_CHUNK, workers * 8)) if workers > 1 else max(1, len(names) // 2000)
     step = -(-len(names) // n_jobs) if names else 1
     jobs = [names[i : i + step] for i in range(0, len(names), step)]
-    parts: list[_Arrays] = []
-    sizes: list[np.ndarray] = []
-    mtimes: list[np.ndarray] = []
+    results: list[tuple[_Arrays, np.ndarray, np.ndarray] | None] = [None] * len(jobs)
+    checked = 0  # jobs 0..checked-1 are in and passed the strict check
     bar = progress_bar(total=len(names), desc=f"scan {anno_dir.parent.name}", unit="file", enabled=progress)
 
-    def take(j: list[str], res: tuple[_Arrays, np.ndarray, np.ndarray]) -> None:
-        part, sz, mt = res
-        _raise_if_strict(part, strict)
-        parts.append(part)
-        sizes.append(sz)
-        mtimes.append(mt)
-        bar.update(len(j))
+    def take(j: int, res: tuple[_Arrays, np.ndarray, np.ndarray]) -> None:
+        nonlocal checked
+        results[j] = res
+        bar.update(len(jobs[j]))
+        while checked < len(jobs) and (done := results[checked]) is not None:
+            _raise_if_strict(done[0], strict)
+            checked += 1
 
     try:
         if workers <= 1 or len(jobs) <= 1:
-            for j in jobs:
-                take(j, _parse_files(str(anno_dir), j))
+            for j, names_j in enumerate(jobs):
+                take(j, _parse_files(str(anno_dir), names_j))
         else:
-            with _mp_context().Pool(min(workers, len(jobs))) as pool:
-                for j, res in zip(jobs, pool.imap(_parse_job, [(str(anno_dir), j) for j in jobs])):
-                    take(j, res)
+            _parse_shared(str(anno_dir), jobs, min(workers, len(jobs)) - 1, take)
     finally:
         bar.close()
-    arrays = _concat(parts) if parts else _to_arrays(_Chunk())
+    parts = [r for r in results if r is not None]
+    arrays = _concat([p[0] for p in parts]) if parts else _to_arrays(_Chunk())
     empty = np.zeros(0, np.int64)
-    return arrays, (np.concatenate(sizes) if sizes else empty), (np.concatenate(mtimes) if mtimes else empty)
+    sizes = np.concatenate([p[1] for p in parts]) if parts else empty
+    mtimes = np.concatenate([p[2] for p in parts]) if parts else empty
+    return arrays, sizes, mtimes
 
 
-def _parse_job(args: tuple[str, list[str]]) -> tuple[_Arrays, np.ndarray, np.ndarray]:
-    return _parse_files(*args)
+def _next_job(counter: Any) -> int:
+    with counter.get_lock():
+        j = int(counter.value)
+        counter.value = j + 1
+    return j
+
+
+def _helper(anno_dir: str, jobs: list[list[str]], counter: Any, out: Any) -> None:
+    """A helper process: parse jobs from the shared counter until none is left, sending ``(job, result)``;
+    ``None`` says it is done."""
+    try:
+        while (j := _next_job(counter)) < len(jobs):
+            out.put((j, _parse_files(anno_dir, jobs[j])))
+    except BaseException as e:  # noqa: BLE001 - sent to the parent, which raises it
+        out.put((-1, e))
+    out.put(None)
+
+
+def _parse_shared(anno_dir: str, jobs: list[list[str]], helpers: int, take: Any) -> None:
+    """Parse ``jobs`` here and in ``helpers`` processes; call ``take(job, result)`` for each, in this process.
+
+    Helpers queue their results (a feeder thread sends them), so they never wait for this process to finish
+    its own job before parsing the next.
+    """
+    import queue
+
+    ctx = _mp_context()
+    counter = ctx.Value("q", 0)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_helper, args=(anno_dir, jobs, counter, out), daemon=True) for _ in range(helpers)]
+    for p in procs:
+        p.start()
+    running = len(procs)
+
+    def receive(timeout: float | None) -> bool:
+        nonlocal running
+        try:
+            msg = out.get(timeout=timeout) if timeout else out.get_nowait()
+        except queue.Empty:
+            if timeout and all(p.exitcode is not None for p in procs) and out.empty():
+                raise RuntimeError("a scan worker process ended without sending its results") from None
+            return False
+        if msg is None:
+            running -= 1
+        elif msg[0] < 0:
+            raise msg[1]
+        else:
+            take(*msg)
+        return True
+
+    try:
+        while (j := _next_job(counter)) < len(jobs):
+            take(j, _parse_files(anno_dir, jobs[j]))
+            while running and receive(None):
+                pass
+        while running:
+            receive(1.0)
+    finally:
+        if running:
+            for p in procs:
+                p.terminate()
+        for p in procs:
+            p.join()
+        out.close()
+        out.join_thread()
 
 
 def _raise_if_strict(part: _Arrays, strict: bool) -> None:
