@@ -9,8 +9,8 @@
 
 How it is fast
 --------------
-* Files are parsed with orjson in worker processes (all cores); each worker returns flat numpy arrays, not
-  Python objects.
+* Files are parsed with orjson on all cores: the calling process and ``workers - 1`` helper processes take
+  jobs from one shared counter; helpers return flat numpy arrays, not Python objects.
 * A file takes the fast path only when cheap proofs show it is clean (quote count = the exact count a
   well-formed file has, no ``true``/``false``/``null``, structure and ranges checked in bulk); anything else
   goes through the authoritative checker of :mod:`df2kit.io._check`, so both paths agree.
@@ -1153,7 +1153,7 @@ def scan_split(
         root: the dataset root (with ``train/``, ``validation/``) or a split folder itself.
         split: split name under ``root`` (ignored when ``root`` is a split folder).
         strict: raise AnnotationError on the first error instead of skipping and recording it.
-        workers: processes for parsing (default: all cores).
+        workers: processes for parsing, this one included (default: all cores).
         cache: ``True`` for the default cache folder, a folder path, or ``False`` for no cache.
         progress: show a progress bar on stderr.
 
