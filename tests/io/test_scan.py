@@ -125,6 +125,36 @@ def test_corrupt_cache_is_rebuilt(split_dir: Path, tmp_path: Path) -> None:
     assert len(t) == 60
 
 
+@pytest.mark.parametrize("cut", [8, 20, -1000, -1])
+def test_truncated_cache_is_rebuilt_not_misread(
+    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: int
+) -> None:
+    cache = tmp_path / "c"
+    first = scan_split(split_dir, None, cache=cache, workers=1)
+    (f,) = cache.iterdir()
+    f.write_bytes(f.read_bytes()[:cut])
+    parsed: list[str] = []
+    real = scan_mod._parse_files
+    monkeypatch.setattr(scan_mod, "_parse_files", lambda d, names: parsed.extend(names) or real(d, names))
+    again = scan_split(split_dir, None, cache=cache, workers=1)
+    assert len(parsed) == 60  # the cut file was not used
+    for k, v in first._arrays().items():
+        assert np.array_equal(v, again._arrays()[k]), k
+
+
+def test_cache_keeps_issues_and_empty_columns(tmp_path: Path) -> None:
+    d = tmp_path / "validation" / "annos"
+    d.mkdir(parents=True)
+    shutil.copy(FIXTURES / "truncated.json", d / "000001.json")
+    cache = tmp_path / "c"
+    first = scan_split(tmp_path, "validation", cache=cache, workers=1)
+    second = scan_split(tmp_path, "validation", cache=cache, workers=1)
+    assert len(first) == len(second) == 0
+    assert [i.to_dict() for i in second.issues] == [i.to_dict() for i in first.issues] != []
+    for k, v in first._arrays().items():
+        assert v.dtype == second._arrays()[k].dtype and v.shape == second._arrays()[k].shape, k
+
+
 def test_strict_scan_raises_first_error(tmp_path: Path) -> None:
     d = tmp_path / "train" / "annos"
     d.mkdir(parents=True)

@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 #: The split folder names of a DeepFashion2 root.
 SPLITS = ("train", "validation", "test")
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _NAMES = {c.name: c.id for c in CATEGORIES}
 _NAME_OF = [""] + [c.name for c in CATEGORIES]
 _K = [0] + [c.num_landmarks for c in CATEGORIES]
@@ -1073,16 +1073,43 @@ def _raise_if_strict(part: _Arrays, strict: bool) -> None:
 
 def _cache_path(cache_dir: Path, anno_dir: Path) -> Path:
     h = hashlib.blake2b(str(anno_dir.resolve()).encode(), digest_size=10).hexdigest()
-    return cache_dir / f"scan-{h}.npz"
+    return cache_dir / f"scan-{h}.bin"
+
+
+_CACHE_MAGIC = b"DF2KSCAN"
+_ALIGN = 64
 
 
 def _load_cache(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """The arrays and meta of a cache file, or None when it is missing, of another version or broken.
+
+    The file is ``_CACHE_MAGIC``, the header length (8 bytes, little-endian), a JSON header (meta plus each
+    array's dtype, shape and offset from the data's start) and, from the next multiple of ``_ALIGN`` bytes,
+    the arrays' raw bytes: one read, and every array is a view of it (no zip, no checksum: the file is
+    written under a temporary name and renamed, so it is whole or absent).
+    """
     try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-        meta = orjson.loads(data.pop("_meta").tobytes())
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            buf = np.empty(size, np.uint8)  # not zero-filled, unlike bytearray
+            if f.readinto(memoryview(buf)) != size or buf[:8].tobytes() != _CACHE_MAGIC:
+                return None
+        n = int.from_bytes(buf[8:16].tobytes(), "little")
+        head = orjson.loads(buf[16 : 16 + n].tobytes())
+        start = -(-(16 + n) // _ALIGN) * _ALIGN
+        if start + head["data_bytes"] != size:  # cut short or grown: not this writer's whole file
+            return None
+        meta = head["meta"]
         if meta.get("version") != _CACHE_VERSION:
             return None
+        data = {}
+        for name, dtype, shape, offset in head["arrays"]:
+            dt = np.dtype(dtype)
+            count = int(np.prod(shape, dtype=np.int64))
+            if start + offset + count * dt.itemsize > size:
+                return None
+            at = start + offset
+            data[name] = buf[at : at + count * dt.itemsize].view(dt).reshape(shape)
         return data, meta
     except Exception as e:  # noqa: BLE001 - a broken cache is simply rebuilt
         if path.exists():
@@ -1109,11 +1136,20 @@ def _save_cache(path: Path, arrays: _Arrays, names: list[str], sizes: np.ndarray
         "file_names": np.array(names, dtype=str) if names else np.zeros(0, "<U11"),
         "file_sizes": sizes,
         "file_mtimes": mtimes,
-        "_meta": np.frombuffer(orjson.dumps(meta), dtype=np.uint8),
     }
+    arrays_head = []
+    offset = 0  # from the start of the data, which begins at the first multiple of _ALIGN after the header
+    for name, arr in payload.items():
+        arrays_head.append([name, arr.dtype.str, list(arr.shape), offset])
+        offset += -(-arr.nbytes // _ALIGN) * _ALIGN
+    head = orjson.dumps({"meta": meta, "arrays": arrays_head, "data_bytes": offset})
+    start = -(-(16 + len(head)) // _ALIGN) * _ALIGN
     try:
         with atomic_open(path, "wb") as f:
-            np.savez(f, **payload)  # type: ignore[arg-type]
+            f.write(_CACHE_MAGIC + len(head).to_bytes(8, "little") + head + b"\0" * (start - 16 - len(head)))
+            for arr in payload.values():
+                f.write(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)
+                f.write(b"\0" * (-arr.nbytes % _ALIGN))
     except OSError as e:
         log.warning("could not write the scan cache %s: %s", path, e)
 
