@@ -84,3 +84,22 @@ def test_bad_landmark_numbers_in_a_file_are_named(tmp_path) -> None:
     p.write_bytes(bad)
     with pytest.raises(ResultsError, match="entry 0.keypoints: expected 882 numbers"):
         evaluate("landmarks", gt, p)
+
+
+@pytest.mark.parametrize("where", ["slice", "outside"])
+def test_a_space_inside_a_number_is_not_json(tmp_path, where) -> None:
+    """``5 .0`` is not a number: the reader must not turn it into 5 while making ``x.0`` whole."""
+    gt, res = random_case(33, n_img=4)
+    res = only(res, "landmarks")
+    res[0]["keypoints"] = [float(v) for v in res[0]["keypoints"]]
+    text = orjson.dumps(res, option=orjson.OPT_NON_STR_KEYS)
+    i = text.find(b'"keypoints":[') + len(b'"keypoints":[')
+    j = text.find(b"]", i)
+    nums = text[i:j].split(b",")
+    cat = res[0]["category_id"]
+    k = 3 * CATEGORIES[cat - 1].landmark_slice.start if where == "slice" else (0 if cat != 1 else 881)
+    nums[k] = nums[k].replace(b".", b" .", 1)
+    p = tmp_path / "res.json"
+    p.write_bytes(text[:i] + b",".join(nums) + text[j:])
+    with pytest.raises(ResultsError):
+        evaluate("landmarks", gt, p)
