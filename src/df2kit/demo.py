@@ -198,6 +198,10 @@ def _predict(ckpt: Path, split: Path, out: Path, device: str, progress: bool) ->
         kw["progress"] = progress
     if _accepts(predict, "threads"):
         kw.update(threads=1, workers=0)
+    if _accepts(predict, "score_thresh"):  # these results are scored: keep what AP can use (as train's evaluation)
+        from .engine._eval import EVAL_DETECTIONS, EVAL_SCORE_THRESH
+
+        kw.update(score_thresh=EVAL_SCORE_THRESH, detections_per_image=EVAL_DETECTIONS)
     summary = predict(ckpt, split, out, **kw)
     results = Path(getattr(summary, "results_path", None) or out / "results.json")
     ret = getattr(summary, "retrieval_path", None) or getattr(summary, "retrieval_results_path", None)

@@ -142,3 +142,23 @@ def test_predict_command(untrained_checkpoint, synth_root, tmp_path, capsys) -> 
     assert "df2kit predict" in printed and "images" in printed
     assert not (tmp_path / "o" / "retrieval_results.json").exists()
     assert all(r["score"] >= 0.5 for r in json.loads((tmp_path / "o" / "results.json").read_text()))
+
+
+def test_evaluation_keeps_low_scores_and_restores_the_model(untrained_checkpoint, synth_root, tmp_path) -> None:
+    """AP is measured on every detection down to EVAL_SCORE_THRESH (at most EVAL_DETECTIONS per image), not the
+    model's own cut-off, and the model keeps its settings afterwards."""
+    from collections import Counter
+
+    from df2kit.engine._eval import EVAL_DETECTIONS, EVAL_SCORE_THRESH, evaluate_split
+    from df2kit.engine.checkpoint import load_model
+
+    model, _ = load_model(untrained_checkpoint)
+    own = model.roi_heads.score_thresh, model.roi_heads.detections_per_img
+    table = scan_split(synth_root, "validation").select(np.arange(4))
+    scores = evaluate_split(model, table, tmp_path, device=torch.device("cpu"), batch_size=2)
+    assert (model.roi_heads.score_thresh, model.roi_heads.detections_per_img) == own == (0.0, 8)
+    results = json.loads((tmp_path / "results.json").read_text())
+    per_image = Counter(r["image_id"] for r in results)
+    assert own[1] < max(per_image.values()) <= EVAL_DETECTIONS
+    assert min(r["score"] for r in results) >= EVAL_SCORE_THRESH
+    assert set(scores) == {"detection", "landmarks", "segmentation", "retrieval"}
