@@ -211,7 +211,7 @@ def test_shared_parse_raises_the_first_error_in_file_order(tmp_path: Path, monke
 
 def test_a_failing_helper_process_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An exception inside a helper process reaches the caller instead of hanging the scan."""
-    if scan_mod._mp_context().get_start_method() != "fork":
+    if scan_mod.mp_context().get_start_method() != "fork":
         pytest.skip("the patched parser only reaches forked helpers")
     monkeypatch.setattr(scan_mod, "_MIN_CHUNK", 5)
     root = make_split(tmp_path / "ds", 40, seed=12, images=False)
@@ -226,3 +226,22 @@ def test_a_failing_helper_process_is_reported(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(scan_mod, "_parse_files", broken_in_helpers)
     with pytest.raises(MemoryError, match="helper ran out"):
         scan_split(root, None, cache=False, workers=2)
+
+
+def test_scan_files_reads_a_chunk_as_a_lenient_scan_does(tmp_path: Path) -> None:
+    """The converters' chunk reader: same rows and issues as the whole-split scan, for the files named."""
+    from df2kit.io.scan import annotation_names, scan_files
+
+    root = make_split(tmp_path / "ds", 30, seed=21, images=False)
+    anno = root / "annos"
+    shutil.copy(FIXTURES / "box_nan.json", anno / "000031.json")
+    names = annotation_names(anno)
+    assert names == sorted(p.name for p in anno.glob("*.json"))
+    whole = scan_split(root, None, cache=False, workers=1)
+    part = scan_files(root, list(reversed(names[20:])))  # any order in, image-id order out
+    rows = np.flatnonzero(np.isin(whole.stems, [n[:-5] for n in names[20:]]))
+    expect = whole.select(rows)
+    assert list(part.stems) == list(expect.stems) and part.num_files == 11
+    for k, v in expect._arrays().items():
+        assert np.array_equal(v, part._arrays()[k]), k
+    assert [i.to_dict() for i in part.issues] == [i.to_dict() for i in whole.issues if "000031" in i.path]

@@ -1,7 +1,7 @@
 """Streaming over a split for the converters: chunks of files parsed in worker processes, results in order.
 
 A converter that reads a folder never holds the whole split: each worker parses a chunk of annotation files
-with the scanner's own code (:func:`df2kit.io.scan._parse_files`, so broken files and items are skipped and
+with the scanner's own code (:func:`df2kit.io.scan.scan_files`, so broken files and items are skipped and
 reported exactly as :func:`~df2kit.io.scan_split` does), reads the chunk's image headers and does the
 converter's work; the main process consumes the results in file order with a bounded number in flight.
 """
@@ -19,28 +19,15 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .._workers import mp_context
 from ..errors import DatasetError, Issue
-from ..io.scan import (
-    SplitTable,
-    _list_names,
-    _mp_context,
-    _parse_files,
-    _size_or_error,
-    _sorted_by_id,
-    resolve_split,
-)
+from ..io.scan import SplitTable, annotation_names, image_size_or_error, resolve_split, scan_files
 
 R = TypeVar("R")
 
 #: Annotation files per chunk (as the scanner), and items per chunk when a table is split.
 FILES_PER_CHUNK = 1000
 ITEMS_PER_CHUNK = 2000
-
-
-def cpu_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def annotated_split(source: str | os.PathLike[str], split: str | None) -> Path:
@@ -56,7 +43,7 @@ def file_chunks(split_dir: Path, step: int = FILES_PER_CHUNK) -> tuple[list[list
     """Annotation file names in image-id order, in chunks; a second file with the same image id is left out
     with a ``duplicate-image-id`` error, as the scanner does. Returns (chunks, issues, files seen)."""
     anno_dir = split_dir / "annos"
-    names = _list_names(anno_dir)
+    names = annotation_names(anno_dir)
     issues: list[Issue] = []
     seen = len(names)
     digit = [n[:-5].isdigit() and n[:-5].isascii() for n in names]
@@ -82,30 +69,11 @@ def file_chunks(split_dir: Path, step: int = FILES_PER_CHUNK) -> tuple[list[list
     return [kept[i : i + step] for i in range(0, len(kept), step)], issues, seen
 
 
-def table_from_arrays(split_dir: Path, a: Any) -> SplitTable:
-    return SplitTable(
-        split_dir=split_dir,
-        stems=a.stems,
-        source=a.source,
-        pair_id=a.pair_id,
-        item_count=a.item_count,
-        item_key=a.item_key,
-        category_id=a.category_id,
-        style=a.style,
-        bbox_xyxy=a.bbox,
-        attributes=a.attrs,
-        landmarks=a.landmarks,
-        polygon_count=a.polygon_count,
-        point_count=a.point_count,
-        points=a.points,
-    )
-
-
 def with_sizes(t: SplitTable) -> tuple[SplitTable, list[str]]:
     """``t`` with width/height from the image headers (read here, serially) and the paths that failed."""
     if t.width is not None and t.height is not None:
         return t, [str(t.image_path(int(i))) for i in np.flatnonzero(t.width < 0)]
-    sizes = [_size_or_error(str(t.image_path(i))) for i in range(len(t))]
+    sizes = [image_size_or_error(str(t.image_path(i))) for i in range(len(t))]
     missing = [str(t.image_path(i)) for i, s in enumerate(sizes) if isinstance(s, Exception)]
     w = np.array([-1 if isinstance(s, Exception) else s.width for s in sizes], dtype=np.int64)
     h = np.array([-1 if isinstance(s, Exception) else s.height for s in sizes], dtype=np.int64)
@@ -118,10 +86,10 @@ def read_chunk(split_dir: str, names: list[str]) -> tuple[SplitTable, list[Issue
     Returns the chunk's table (sorted by image id, with width/height), the reader's issues and the image
     paths that are missing or unreadable.
     """
-    d = Path(split_dir)
-    arr = _sorted_by_id(_parse_files(str(d / "annos"), names)[0])
-    t, missing = with_sizes(table_from_arrays(d, arr))
-    return t, list(arr.issues), missing
+    t = scan_files(split_dir, names)
+    issues = list(t.issues)
+    t, missing = with_sizes(replace(t, issues=()))
+    return t, issues, missing
 
 
 def table_chunks(t: SplitTable, items_per_chunk: int = ITEMS_PER_CHUNK) -> list[SplitTable]:
@@ -145,7 +113,7 @@ def ordered_map(fn: Callable[[Any], R], jobs: Sequence[Any], workers: int) -> It
         for job in jobs:
             yield fn(job)
         return
-    with _mp_context().Pool(workers) as pool:
+    with mp_context().Pool(workers) as pool:
         pending: deque[Any] = deque()
         todo = iter(jobs)
         for job in todo:

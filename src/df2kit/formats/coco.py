@@ -59,6 +59,7 @@ from .. import __version__
 from .._atomic import atomic_open
 from .._progress import progress_bar
 from .._table import format_table
+from .._workers import cpu_count
 from ..errors import AnnotationError, DatasetError, FormatError, Issue
 from ..io.native import annotation_to_bytes
 from ..io.scan import SplitTable
@@ -366,7 +367,7 @@ def to_coco(
     """
     _check_choice("area", area, AREA_MODES)
     _check_choice("keypoints", keypoints, KEYPOINT_MODES)
-    n_workers = workers or _stream.cpu_count()
+    n_workers = workers or cpu_count()
     opts = _Options(area, keypoints, bool(vis_only))
     reader_issues: list[Issue] = []
     jobs: list[tuple[Any, ...]]

@@ -56,6 +56,7 @@ from .. import __version__
 from .._atomic import atomic_write_text
 from .._progress import progress_bar
 from .._table import format_table
+from .._workers import cpu_count
 from ..errors import DatasetError, Issue
 from ..io.scan import SplitTable
 from ..layout import CATEGORIES, FLIP_INDEX_294, NUM_LANDMARKS, SIGMAS_294
@@ -361,7 +362,7 @@ def to_yolo(
         raise ValueError(f"task: expected one of {', '.join(TASKS)}, got {task!r}")
     if image_mode not in IMAGE_MODES:
         raise ValueError(f"image_mode: expected one of {', '.join(IMAGE_MODES)}, got {image_mode!r}")
-    n_workers = workers or _stream.cpu_count()
+    n_workers = workers or cpu_count()
     opts = _Options(task, bool(vis_only), image_mode)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

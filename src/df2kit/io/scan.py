@@ -30,11 +30,8 @@ import gc
 import hashlib
 import itertools
 import logging
-import multiprocessing
 import operator
 import os
-import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,13 +44,23 @@ import orjson
 
 from .._atomic import atomic_open
 from .._progress import progress_bar
+from .._workers import cpu_count, mp_context
 from ..errors import AnnotationError, DatasetError, Issue
 from ..layout import CATEGORIES, NUM_LANDMARKS, NUM_LANDMARKS_BY_ID, OFFSET_BY_ID, SOURCES, Category
 from ..structures.records import ClothingItem, ImageAnnotation
 from ._check import CleanImage, check_annotation, decode_json
 from .images import ImageInfo, image_size
 
-__all__ = ["SPLITS", "SplitTable", "default_cache_dir", "resolve_split", "scan_split"]
+__all__ = [
+    "SPLITS",
+    "SplitTable",
+    "annotation_names",
+    "default_cache_dir",
+    "image_size_or_error",
+    "resolve_split",
+    "scan_files",
+    "scan_split",
+]
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +336,8 @@ class SplitTable:
 
 
 # ---- image headers -------------------------------------------------------------------------------------
-def _size_or_error(p: str) -> ImageInfo | Exception:
+def image_size_or_error(p: str) -> ImageInfo | Exception:
+    """:func:`df2kit.io.image_size` of ``p``, or the exception it raised (for pools that must not stop)."""
     try:
         return image_size(p)
     except Exception as e:  # noqa: BLE001 - returned to the caller as a value
@@ -344,7 +352,7 @@ def read_image_sizes(
 
     n_workers = workers or min(16, (os.cpu_count() or 1) * 4)
     with ThreadPoolExecutor(n_workers) as ex:
-        it = ex.map(_size_or_error, paths, chunksize=256)
+        it = ex.map(image_size_or_error, paths, chunksize=256)
         return list(progress_bar(it, total=len(paths), desc="image headers", enabled=progress))
 
 
@@ -922,8 +930,8 @@ def _dedupe_ids(a: _Arrays, anno_dir: Path) -> _Arrays:
 
 
 # ---- the scanner ---------------------------------------------------------------------------------------
-def _list_names(anno_dir: Path) -> list[str]:
-    """Sorted ``*.json`` names of the annos folder (no stat: workers stat what they open)."""
+def annotation_names(anno_dir: str | os.PathLike[str]) -> list[str]:
+    """Sorted ``*.json`` names of an ``annos`` folder (no stat: workers stat what they open)."""
     return sorted(n for n in os.listdir(anno_dir) if n.endswith(".json"))
 
 
@@ -942,18 +950,6 @@ def _stat_all(anno_dir: Path, names: list[str]) -> tuple[np.ndarray, np.ndarray]
             sizes[i] = st.st_size
             mtimes[i] = st.st_mtime_ns
     return sizes, mtimes
-
-
-def _cpu_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
 
 
 def _parse_all(
@@ -1023,7 +1019,7 @@ def _parse_shared(anno_dir: str, jobs: list[list[str]], helpers: int, take: Any)
     """
     import queue
 
-    ctx = _mp_context()
+    ctx = mp_context()
     counter = ctx.Value("q", 0)
     out = ctx.Queue()
     procs = [ctx.Process(target=_helper, args=(anno_dir, jobs, counter, out), daemon=True) for _ in range(helpers)]
@@ -1201,8 +1197,8 @@ def scan_split(
     if not anno_dir.is_dir():
         hint = " (the test split has no annotations: its labels are withheld)" if split_dir.name == "test" else ""
         raise DatasetError(f"no annos/ folder{hint}", path=str(split_dir))
-    names = _list_names(anno_dir)
-    n_workers = workers or _cpu_count()
+    names = annotation_names(anno_dir)
+    n_workers = workers or cpu_count()
     cache_file = None
     if cache:
         cache_file = _cache_path(default_cache_dir() if cache is True else Path(cache), anno_dir)  # type: ignore[arg-type]
@@ -1231,6 +1227,10 @@ def scan_split(
             "%s: skipped %d broken file(s) or item(s) of %d files (first: %s); `df2kit validate` lists them",
             anno_dir, len(errors), len(names), errors[0],
         )
+    return _table(split_dir, arrays, len(names))
+
+
+def _table(split_dir: Path, arrays: _Arrays, num_files: int) -> SplitTable:
     return SplitTable(
         split_dir=split_dir,
         stems=arrays.stems,
@@ -1246,9 +1246,23 @@ def scan_split(
         polygon_count=arrays.polygon_count,
         point_count=arrays.point_count,
         points=arrays.points,
-        issues=tuple(issues),
-        num_files=len(names),
+        issues=tuple(arrays.issues),
+        num_files=num_files,
     )
+
+
+def scan_files(split_dir: str | os.PathLike[str], names: Sequence[str]) -> SplitTable:
+    """Some annotation files of a split, parsed here with :func:`scan_split`'s rules (no cache, no workers).
+
+    ``names`` are file names in ``split_dir/annos`` (see :func:`annotation_names`). Broken files and items
+    are skipped and listed in ``table.issues`` exactly as a lenient scan lists them; rows are in image-id
+    order. The converters use it to stream a split in chunks without holding all of it.
+
+    >>> t = scan_files("DeepFashion2/validation", ["000001.json", "000002.json"])   # doctest: +SKIP
+    """
+    d = Path(split_dir)
+    arrays = _sorted_by_id(_parse_files(str(d / "annos"), list(names))[0])
+    return _table(d, arrays, len(names))
 
 
 def _incremental(

@@ -33,9 +33,9 @@ from PIL import Image
 from .._atomic import atomic_write_bytes
 from .._progress import progress_bar
 from .._table import format_table
+from .._workers import cpu_count, mp_context
 from ..errors import DF2Error
 from ..io.native import write_annotation
-from ..io.scan import _cpu_count, _mp_context
 from ..layout import Category
 from ..structures.records import ImageAnnotation
 from .identity import FAMILIES_PER_CATEGORY, Identity, product_identity, style_variant
@@ -301,7 +301,7 @@ def synthesize(
                 path=str(d),
             )
     t0 = time.perf_counter()
-    n_workers = max(1, int(workers) if workers else _cpu_count())
+    n_workers = max(1, int(workers) if workers else cpu_count())
     summaries = []
     for split in SPLIT_NAMES:
         n = int(counts[split])
@@ -325,7 +325,7 @@ def synthesize(
                         n_items += sum(_write_chunk(job))
                         bar.update(len(job[0]))
                 else:
-                    with _mp_context().Pool(min(n_workers, len(jobs))) as pool:
+                    with mp_context().Pool(min(n_workers, len(jobs))) as pool:
                         for job, res in zip(jobs, pool.imap(_write_chunk, jobs)):
                             n_items += sum(res)
                             bar.update(len(job[0]))
