@@ -77,6 +77,7 @@ def test_killed_coco_conversion_leaves_only_a_temporary_file(big_split: Path, tm
     assert proc.returncode == 0, err
     coco = json.loads((out / "val.json").read_bytes())
     assert len(coco["images"]) == N and len(coco["annotations"]) == 2 * N
+    assert _parts(out) == []  # the killed run's temporary file was recognised and removed
 
 
 def test_killed_yolo_conversion_leaves_no_labels_folder(big_split: Path, tmp_path: Path) -> None:
@@ -94,6 +95,7 @@ def test_killed_yolo_conversion_leaves_no_labels_folder(big_split: Path, tmp_pat
     assert len(list((out / "labels" / "validation").glob("*.txt"))) == N
     assert len(list((out / "images" / "validation").iterdir())) == N
     assert (out / "dataset.yaml").is_file()
+    assert _parts(out) == []  # the killed run's temporary folders were recognised and removed
 
 
 def test_ctrl_c_removes_the_temporary_file(big_split: Path, tmp_path: Path) -> None:
@@ -106,3 +108,28 @@ def test_ctrl_c_removes_the_temporary_file(big_split: Path, tmp_path: Path) -> N
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["df2kit: interrupted"]
     assert list(out.iterdir()) == []  # nothing at all: the temporary file is removed too
+
+
+def test_only_leftovers_of_dead_processes_on_this_machine_are_removed(tmp_path: Path) -> None:
+    from df2kit._atomic import _host, atomic_write_bytes, part_prefix, remove_stale_parts
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid is free now (and not reused within this test in practice)
+    dead = tmp_path / f".val.json.{_host()}-{gone.pid}.abc.part"
+    dead.write_bytes(b"half")
+    dead_dir = tmp_path / f".val.json.{_host()}-{gone.pid}.def.part"
+    dead_dir.mkdir()
+    (dead_dir / "x.txt").write_text("x")
+    mine = tmp_path / f"{part_prefix('val.json')}ghi.part"
+    mine.write_bytes(b"still writing")
+    other_host = tmp_path / f".val.json.elsewhere-{gone.pid}.jkl.part"
+    other_host.write_bytes(b"another machine's run")
+    other_name = tmp_path / f".train.json.{_host()}-{gone.pid}.mno.part"
+    other_name.write_bytes(b"another output")
+    removed = remove_stale_parts(tmp_path, "val.json")
+    assert sorted(removed) == sorted([dead, dead_dir])
+    assert not dead.exists() and not dead_dir.exists()
+    assert mine.exists() and other_host.exists() and other_name.exists()
+    atomic_write_bytes(tmp_path / "val.json", b"{}")  # its own temporary name follows the same pattern
+    assert (tmp_path / "val.json").read_bytes() == b"{}"
+    assert list(tmp_path.glob(part_prefix("val.json") + "*")) == [mine]  # its own was renamed into place

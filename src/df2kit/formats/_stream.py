@@ -8,6 +8,7 @@ converter's work; the main process consumes the results in file order with a bou
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -19,9 +20,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .._atomic import part_prefix, remove_stale_parts
 from .._workers import mp_context
 from ..errors import DatasetError, Issue
 from ..io.scan import SplitTable, annotation_names, image_size_or_error, resolve_split, scan_files
+
+log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
@@ -129,8 +133,13 @@ def ordered_map(fn: Callable[[Any], R], jobs: Sequence[Any], workers: int) -> It
 
 
 def temp_dir(parent: Path, name: str) -> Path:
-    """A new hidden folder in ``parent`` to fill before :func:`swap_in_dir` (permissions as a normal mkdir)."""
-    d = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".part", dir=parent))
+    """A new hidden folder in ``parent`` to fill before :func:`swap_in_dir` (permissions as a normal mkdir).
+
+    Folders of the same name left by killed runs are deleted first (:func:`df2kit._atomic.remove_stale_parts`).
+    """
+    for p in remove_stale_parts(parent, name):
+        log.info("removed %s, left by a run that was killed", p)
+    d = Path(tempfile.mkdtemp(prefix=part_prefix(name), suffix=".part", dir=parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(d, 0o777 & ~umask)  # mkdtemp makes 0700 folders; datasets are usually shared

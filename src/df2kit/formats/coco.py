@@ -56,7 +56,7 @@ import numpy as np
 import orjson
 
 from .. import __version__
-from .._atomic import atomic_open
+from .._atomic import atomic_open, remove_stale_parts
 from .._progress import progress_bar
 from .._table import format_table
 from .._workers import cpu_count
@@ -392,6 +392,8 @@ def to_coco(
     image_blobs: list[bytes] = []
     out_path = Path(out_path)
     bar = progress_bar(total=n_units, desc=f"COCO {split_name}", unit=unit, enabled=progress)
+    for p in remove_stale_parts(out_path.parent, out_path.name):
+        log.info("removed %s, left by a run that was killed", p)
     try:
         with atomic_open(out_path, "wb") as f:
             f.write(b'{"info":' + orjson.dumps(info) + b',"licenses":[],"categories":')
