@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from df2kit.errors import FormatError
+from df2kit.errors import DF2Error, FormatError
 from df2kit.evaluation._results import iter_result_chunks
 from df2kit.formats.coco import from_coco, to_coco
 
@@ -31,6 +31,20 @@ def test_ragged_keypoints_are_a_format_error(coco: dict, tmp_path: Path) -> None
     with pytest.raises(FormatError, match="expected a flat list of numbers") as e:
         from_coco(tmp_path / "bad.json", tmp_path / "out")
     assert e.value.item.startswith("annotations[0]") and e.value.field == "keypoints"
+    assert not (tmp_path / "out" / "annos").exists()
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("segmentation", [[""]]), ("segmentation", [["1", "2", "3", "4", "5", "6"]]), ("bbox", ["", 1, 2, 3])],
+)
+def test_strings_where_numbers_belong_are_a_df2kit_error(coco: dict, tmp_path: Path, field: str, value) -> None:
+    # was: ValueError "could not convert string to float: ''" from the item record (found by the property test)
+    coco["annotations"][0][field] = value
+    (tmp_path / "bad.json").write_text(json.dumps(coco))
+    with pytest.raises(DF2Error) as e:
+        from_coco(tmp_path / "bad.json", tmp_path / "out")
+    assert e.value.field is not None and e.value.field.startswith(field.replace("bbox", "b"))
     assert not (tmp_path / "out" / "annos").exists()
 
 

@@ -48,6 +48,20 @@ def _check_level(value: Any, name: str, key: str) -> int:
     return int(value)
 
 
+def _numbers(value: Any) -> np.ndarray | None:
+    """``value`` as a float64 array, or None when it holds anything but numbers (strings, booleans, None,
+    ragged lists): ``float("12")`` would accept a string."""
+    if isinstance(value, (str, bytes)):
+        return None
+    try:
+        arr = np.array(value)
+    except (ValueError, TypeError):
+        return None
+    if arr.dtype.kind not in "iuf":
+        return None
+    return arr.astype(np.float64, copy=False)
+
+
 @dataclass(frozen=True, eq=False)
 class ClothingItem:
     """One clothing item of an image, as in a native annotation file.
@@ -82,8 +96,8 @@ class ClothingItem:
         if isinstance(self.style, bool) or not isinstance(self.style, (int, np.integer)) or self.style < 0:
             raise AnnotationError(f"expected an integer >= 0, got {self.style!r}", item=key, field="style")
         object.__setattr__(self, "style", int(self.style))
-        bb = np.asarray(self.bbox_xyxy, dtype=np.float64)
-        if bb.shape != (4,) or not np.isfinite(bb).all():
+        bb = _numbers(self.bbox_xyxy)
+        if bb is None or bb.shape != (4,) or not np.isfinite(bb).all():
             raise AnnotationError(f"expected 4 finite numbers, got {self.bbox_xyxy!r}", item=key, field="bounding_box")
         if not (bb[2] > bb[0] and bb[3] > bb[1]):
             raise AnnotationError(
@@ -93,7 +107,9 @@ class ClothingItem:
             )
         object.__setattr__(self, "bbox_xyxy", tuple(float(v) for v in bb))
         k = cat.num_landmarks
-        lm = np.array(self.landmarks, dtype=np.float64)
+        lm = _numbers(self.landmarks)
+        if lm is None:
+            raise AnnotationError("expected a list of numbers", item=key, field="landmarks")
         if lm.ndim == 1 and lm.size == 3 * k:
             lm = lm.reshape(k, 3)
         if lm.shape != (k, 3):
@@ -115,7 +131,11 @@ class ClothingItem:
         object.__setattr__(self, "landmarks", _readonly(lm))
         polys = []
         for p_i, poly in enumerate(self.segmentation):
-            arr = np.array(poly, dtype=np.float64)
+            arr = _numbers(poly)
+            if arr is None:
+                raise AnnotationError(
+                    "expected a flat list of finite x, y numbers", item=key, field=f"segmentation[{p_i}]"
+                )
             if arr.ndim == 1:
                 if arr.size % 2:
                     raise AnnotationError(
