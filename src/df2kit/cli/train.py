@@ -17,7 +17,8 @@ Train df2kit's Match R-CNN (Mask R-CNN with FPN + a landmark head + the matching
 of the DeepFashion2 paper) on a native split, real or synthetic. Batches are shop/user
 image couples sharing a pair_id. RUN_DIR gets checkpoint.pt (every epoch; --resume
 continues), metrics.jsonl, loss_curves.png, config.json, summary.json and eval/ (the
-validation split's result files and scores, at the end).
+validation split's result files and scores, at the end; as AP ranks detections, they are
+kept down to score 0.001, at most 100 per image, whatever --box-score-thresh says).
 
 Settings: --preset (paper: ResNet-50 FPN at 800 px; small: ResNet-18 FPN at 128 px, CPU
 friendly), then --config FILE (TOML or YAML; [model] and [loss] sections), then flags.
