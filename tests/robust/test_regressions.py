@@ -36,7 +36,8 @@ def test_ragged_keypoints_are_a_format_error(coco: dict, tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     "field,value",
-    [("segmentation", [[""]]), ("segmentation", [["1", "2", "3", "4", "5", "6"]]), ("bbox", ["", 1, 2, 3])],
+    [("segmentation", [[""]]), ("segmentation", [["1", "2", "3", "4", "5", "6"]]), ("bbox", ["", 1, 2, 3]),
+     ("segmentation", [[True, 1, 2, 3, 4, 5]])],
 )
 def test_strings_where_numbers_belong_are_a_df2kit_error(coco: dict, tmp_path: Path, field: str, value) -> None:
     # was: ValueError "could not convert string to float: ''" from the item record (found by the property test)

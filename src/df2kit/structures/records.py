@@ -57,9 +57,14 @@ def _numbers(value: Any) -> np.ndarray | None:
         arr = np.array(value)
     except (ValueError, TypeError):
         return None
-    if arr.dtype.kind not in "iuf":
+    if arr.dtype.kind not in "iuf" or (isinstance(value, (list, tuple)) and _has_bool(value)):
         return None
     return arr.astype(np.float64, copy=False)
+
+
+def _has_bool(value: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether a (nested) list holds a boolean, which numpy would silently read as 0 or 1."""
+    return any(type(v) is bool or (isinstance(v, (list, tuple)) and _has_bool(v)) for v in value)
 
 
 @dataclass(frozen=True, eq=False)
