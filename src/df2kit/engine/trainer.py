@@ -374,8 +374,15 @@ def _train(config: TrainConfig, d: _Dist, *, progress: bool) -> Path:
             dist.barrier()
     seconds = time.perf_counter() - t0
     diff = _param_spread(model, d) if d.world > 1 else None
+    if d.world > 1:
+        del net  # DDP's reducer holds the process group
+        dist.barrier()  # the last collective call: every process is past training
+        if d.owned:
+            # all processes together, before process 0 evaluates alone: gloo's threads of a process group that
+            # is torn down while a peer is already exiting can abort the process ("terminate called ...")
+            dist.destroy_process_group()
     if not d.main:
-        return run_dir  # process 0 evaluates and writes the summary; no collective call follows
+        return run_dir  # process 0 evaluates and writes the summary
     evaluation: dict[str, dict[str, float | None]] = {}
     if config.evaluate and config.val_split is not None:
         evaluation = _evaluate(model, config, device, run_dir, progress=progress)
