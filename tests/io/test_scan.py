@@ -142,6 +142,17 @@ def test_truncated_cache_is_rebuilt_not_misread(
         assert np.array_equal(v, again._arrays()[k]), k
 
 
+def test_the_old_npz_cache_of_the_split_is_removed(split_dir: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    scan_split(split_dir, None, cache=cache, workers=1)
+    (new,) = cache.iterdir()
+    old = new.with_suffix(".npz")
+    old.write_bytes(b"a cache of df2kit's first format")
+    new.unlink()
+    scan_split(split_dir, None, cache=cache, workers=1)
+    assert sorted(p.name for p in cache.iterdir()) == [new.name]
+
+
 def test_cache_keeps_issues_and_empty_columns(tmp_path: Path) -> None:
     d = tmp_path / "validation" / "annos"
     d.mkdir(parents=True)

@@ -1146,6 +1146,7 @@ def _save_cache(path: Path, arrays: _Arrays, names: list[str], sizes: np.ndarray
             for arr in payload.values():
                 f.write(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)
                 f.write(b"\0" * (-arr.nbytes % _ALIGN))
+        path.with_suffix(".npz").unlink(missing_ok=True)  # the same split's cache in df2kit's first format
     except OSError as e:
         log.warning("could not write the scan cache %s: %s", path, e)
 
