@@ -23,7 +23,7 @@ class _NullBar:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> _NullBar:
+    def __enter__(self) -> _NullBar:  # noqa: PYI034 - typing.Self needs Python 3.11
         return self
 
     def __exit__(self, *exc: object) -> None:

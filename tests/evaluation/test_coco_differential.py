@@ -78,7 +78,7 @@ def test_categories_on_one_side_only() -> None:
     gt = copy.deepcopy(gt)
     for a in gt["annotations"][::4]:
         a["category_id"] = 7  # a category no result has
-    r, ref = assert_same(gt, res, "detection")
+    r, _ref = assert_same(gt, res, "detection")
     per = {c.id: c for c in r.scores[0].per_category}
     assert per[13].ap is None and per[13].num_dt > 0
     assert per[7].ap == 0.0 and per[7].num_dt == 0

@@ -242,5 +242,5 @@ def test_pair_intersections_equal_bitmap_counts() -> None:
     assert np.array_equal(totals, [23 * 17] * 40)
     run_first = np.searchsorted(owner, np.arange(41))
     assert np.array_equal(mk.run_intersections(s, e, run_first, ai, ms, bi), want)
-    area, x0, x1, y0, y1 = mk.runs_geometry(s, e, owner, np.full(40, 23), 40)
+    area, x0, _x1, _y0, y1 = mk.runs_geometry(s, e, owner, np.full(40, 23), 40)
     assert np.array_equal(area, ms.area) and np.array_equal(x0, ms.x0) and np.array_equal(y1, ms.y1)

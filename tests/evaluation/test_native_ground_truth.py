@@ -104,7 +104,7 @@ def split(tmp_path_factory):
 
 @pytest.mark.parametrize("task", ["detection", "segmentation", "landmarks"])
 def test_native_split_scores_as_the_official_conversion(split, task) -> None:
-    folder, truth, coco, res = split
+    folder, _truth, coco, res = split
     r = evaluate(task, folder, res)
     ref = coco_eval(coco, res, task)
     np.testing.assert_allclose(r.scores[-1].stats, ref.stats, rtol=0, atol=1e-12)
@@ -142,7 +142,7 @@ def test_segmentation_of_a_split_without_images_says_what_is_missing(tmp_path) -
 def test_cli_evaluate_prints_tables_and_writes_json(split, tmp_path, capsys) -> None:
     from df2kit.cli.main import main
 
-    folder, truth, coco, res = split
+    folder, _truth, coco, res = split
     rp = tmp_path / "res.json"
     rp.write_bytes(orjson.dumps(res))
     out = tmp_path / "out"
@@ -161,7 +161,7 @@ def test_cli_evaluate_prints_tables_and_writes_json(split, tmp_path, capsys) -> 
 def test_cli_errors_are_one_line(split, tmp_path, capsys) -> None:
     from df2kit.cli.main import main
 
-    folder, truth, coco, res = split
+    folder, _truth, _coco, res = split
     bad = [dict(r) for r in res]
     bad[5]["keypoints"] = [0.0] * 10
     rp = tmp_path / "bad.json"

@@ -17,10 +17,10 @@ from .._factory import random_annotation
 
 
 def _item(**kw):
-    base = dict(
-        key="item1", category=7, style=1, bbox_xyxy=(10, 20, 110, 220), landmarks=np.zeros((10, 3)),
-        segmentation=[[10, 20, 110, 20, 60, 220]], scale=2, occlusion=1, zoom_in=1, viewpoint=2,
-    )
+    base = {
+        "key": "item1", "category": 7, "style": 1, "bbox_xyxy": (10, 20, 110, 220), "landmarks": np.zeros((10, 3)),
+        "segmentation": [[10, 20, 110, 20, 60, 220]], "scale": 2, "occlusion": 1, "zoom_in": 1, "viewpoint": 2,
+    }
     base.update(kw)
     return ClothingItem(**base)
 
@@ -45,14 +45,14 @@ def test_derived_views() -> None:
 @pytest.mark.parametrize(
     "kw, field",
     [
-        (dict(category=14), "category_id"),
-        (dict(style=-1), "style"),
-        (dict(bbox_xyxy=(10, 20, 5, 220)), "bounding_box"),
-        (dict(landmarks=np.zeros((9, 3))), "landmarks"),
-        (dict(landmarks=np.full((10, 3), 3.0)), "landmarks[2]"),
-        (dict(segmentation=[[1, 2, 3]]), "segmentation[0]"),
-        (dict(scale=4), "scale"),
-        (dict(viewpoint=True), "viewpoint"),
+        ({"category": 14}, "category_id"),
+        ({"style": -1}, "style"),
+        ({"bbox_xyxy": (10, 20, 5, 220)}, "bounding_box"),
+        ({"landmarks": np.zeros((9, 3))}, "landmarks"),
+        ({"landmarks": np.full((10, 3), 3.0)}, "landmarks[2]"),
+        ({"segmentation": [[1, 2, 3]]}, "segmentation[0]"),
+        ({"scale": 4}, "scale"),
+        ({"viewpoint": True}, "viewpoint"),
     ],
 )
 def test_construction_errors_name_item_and_field(kw, field) -> None:

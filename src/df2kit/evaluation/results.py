@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ _VARIANT_TITLE = {"": "", "vis": "vis", "vis_hide": "vis && hide"}
 
 
 def _num(v: float | None) -> float | None:
-    return None if v is None or v != v else float(v)
+    return None if v is None or math.isnan(v) else float(v)
 
 
 @dataclass(frozen=True)

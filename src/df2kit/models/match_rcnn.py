@@ -206,28 +206,28 @@ class MatchRoIHeads(RoIHeads):
 def _detector_kwargs(config: ModelConfig) -> dict[str, Any]:
     names = feature_names(config)
     c = config.fpn_channels
-    return dict(
-        min_size=config.min_size,
-        max_size=config.max_size,
-        rpn_anchor_generator=AnchorGenerator(
+    return {
+        "min_size": config.min_size,
+        "max_size": config.max_size,
+        "rpn_anchor_generator": AnchorGenerator(
             tuple((s,) for s in config.anchor_sizes), ((0.5, 1.0, 2.0),) * len(config.anchor_sizes)
         ),
-        rpn_pre_nms_top_n_train=config.rpn_pre_nms_top_n_train,
-        rpn_post_nms_top_n_train=config.rpn_post_nms_top_n_train,
-        rpn_pre_nms_top_n_test=config.rpn_pre_nms_top_n_test,
-        rpn_post_nms_top_n_test=config.rpn_post_nms_top_n_test,
-        rpn_batch_size_per_image=config.rpn_batch_size_per_image,
-        box_roi_pool=MultiScaleRoIAlign(names, 7, 2),
-        box_head=TwoMLPHead(c * 49, config.box_head_dim),
-        box_predictor=FastRCNNPredictor(config.box_head_dim, NUM_CATEGORIES + 1),
-        box_score_thresh=config.box_score_thresh,
-        box_nms_thresh=config.box_nms_thresh,
-        box_detections_per_img=config.detections_per_image,
-        box_batch_size_per_image=config.box_batch_size_per_image,
-        mask_roi_pool=MultiScaleRoIAlign(names, 14, 2),
-        mask_head=MaskRCNNHeads(c, (config.mask_head_channels,) * config.mask_head_convs, 1),
-        mask_predictor=MaskRCNNPredictor(config.mask_head_channels, config.mask_head_channels, NUM_CATEGORIES + 1),
-    )
+        "rpn_pre_nms_top_n_train": config.rpn_pre_nms_top_n_train,
+        "rpn_post_nms_top_n_train": config.rpn_post_nms_top_n_train,
+        "rpn_pre_nms_top_n_test": config.rpn_pre_nms_top_n_test,
+        "rpn_post_nms_top_n_test": config.rpn_post_nms_top_n_test,
+        "rpn_batch_size_per_image": config.rpn_batch_size_per_image,
+        "box_roi_pool": MultiScaleRoIAlign(names, 7, 2),
+        "box_head": TwoMLPHead(c * 49, config.box_head_dim),
+        "box_predictor": FastRCNNPredictor(config.box_head_dim, NUM_CATEGORIES + 1),
+        "box_score_thresh": config.box_score_thresh,
+        "box_nms_thresh": config.box_nms_thresh,
+        "box_detections_per_img": config.detections_per_image,
+        "box_batch_size_per_image": config.box_batch_size_per_image,
+        "mask_roi_pool": MultiScaleRoIAlign(names, 14, 2),
+        "mask_head": MaskRCNNHeads(c, (config.mask_head_channels,) * config.mask_head_convs, 1),
+        "mask_predictor": MaskRCNNPredictor(config.mask_head_channels, config.mask_head_channels, NUM_CATEGORIES + 1),
+    }
 
 
 class MatchRCNN(MaskRCNN):
