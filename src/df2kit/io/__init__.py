@@ -5,7 +5,7 @@
 
 from .images import ImageInfo, image_size
 from .native import annotation_to_bytes, parse_annotation, read_annotation, write_annotation
-from .scan import SPLITS, SplitTable, default_cache_dir, resolve_split, scan_split
+from .scan import SPLITS, SplitTable, annotation_names, default_cache_dir, resolve_split, scan_files, scan_split
 from .validate import ValidationReport, validate_split
 
 __all__ = [
@@ -13,12 +13,14 @@ __all__ = [
     "ImageInfo",
     "SplitTable",
     "ValidationReport",
+    "annotation_names",
     "annotation_to_bytes",
     "default_cache_dir",
     "image_size",
     "parse_annotation",
     "read_annotation",
     "resolve_split",
+    "scan_files",
     "scan_split",
     "validate_split",
     "write_annotation",
