@@ -256,3 +256,17 @@ def test_scan_files_reads_a_chunk_as_a_lenient_scan_does(tmp_path: Path) -> None
     for k, v in expect._arrays().items():
         assert np.array_equal(v, part._arrays()[k]), k
     assert [i.to_dict() for i in part.issues] == [i.to_dict() for i in whole.issues if "000031" in i.path]
+
+
+def test_a_path_under_the_home_folder_may_start_with_a_tilde(
+    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from df2kit.io import annotation_names, read_annotation, scan_files
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(split_dir, tmp_path / "df2" / "validation")
+    t = scan_split("~/df2", "validation", cache=False, workers=1)
+    assert len(t) == len(scan_split(split_dir, None, cache=False, workers=1)) > 0
+    names = annotation_names("~/df2/validation/annos")
+    assert len(scan_files("~/df2/validation", names[:3])) == 3
+    assert read_annotation(f"~/df2/validation/annos/{names[0]}").image_id == int(names[0][:-5])

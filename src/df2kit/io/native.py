@@ -81,9 +81,9 @@ def read_annotation(path: str | os.PathLike[str], *, strict: bool = True) -> Ima
     """Read one native annotation file (``.../annos/000123.json``) into an :class:`ImageAnnotation`.
 
     Strict by default: any error raises AnnotationError naming file, item and field. With ``strict=False``
-    broken items are skipped (see :func:`parse_annotation` to get the issues too).
+    broken items are skipped (see :func:`parse_annotation` to get the issues too). ``~`` means the home folder.
     """
-    p = Path(path)
+    p = Path(path).expanduser()
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
@@ -106,4 +106,4 @@ def annotation_to_bytes(ann: ImageAnnotation) -> bytes:
 
 def write_annotation(ann: ImageAnnotation, path: str | os.PathLike[str]) -> None:
     """Write a record as a native annotation file (atomically: temporary name, then rename)."""
-    atomic_write_bytes(path, annotation_to_bytes(ann))
+    atomic_write_bytes(Path(path).expanduser(), annotation_to_bytes(ann))

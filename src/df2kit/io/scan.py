@@ -368,9 +368,9 @@ def resolve_split(root: str | os.PathLike[str], split: str | None = None) -> Pat
 
     ``root`` may be the dataset root (holding ``train/``, ``validation/``, ``test/``) together with a split
     name, or a split folder itself (holding ``annos/`` and/or ``image/``), in which case ``split`` is ignored
-    unless ``root/split`` exists.
+    unless ``root/split`` exists. ``~`` means the home folder.
     """
-    r = Path(root)
+    r = Path(root).expanduser()
     if not r.exists():
         raise DatasetError("no such folder", path=str(r))
     if not r.is_dir():
@@ -932,7 +932,7 @@ def _dedupe_ids(a: _Arrays, anno_dir: Path) -> _Arrays:
 # ---- the scanner ---------------------------------------------------------------------------------------
 def annotation_names(anno_dir: str | os.PathLike[str]) -> list[str]:
     """Sorted ``*.json`` names of an ``annos`` folder (no stat: workers stat what they open)."""
-    return sorted(n for n in os.listdir(anno_dir) if n.endswith(".json"))
+    return sorted(n for n in os.listdir(Path(anno_dir).expanduser()) if n.endswith(".json"))
 
 
 def _stat_all(anno_dir: Path, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -1261,7 +1261,7 @@ def scan_files(split_dir: str | os.PathLike[str], names: Sequence[str]) -> Split
 
     >>> t = scan_files("DeepFashion2/validation", ["000001.json", "000002.json"])   # doctest: +SKIP
     """
-    d = Path(split_dir)
+    d = Path(split_dir).expanduser()
     arrays = _sorted_by_id(_parse_files(str(d / "annos"), list(names))[0])
     return _table(d, arrays, len(names))
 
