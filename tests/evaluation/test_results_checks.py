@@ -160,3 +160,14 @@ def test_an_empty_results_file_scores_zero(case, tmp_path, task) -> None:
     p.write_bytes(b"[]")
     r = evaluate(task, gt, p)
     assert r.num_dt == 0 and r.ap == 0.0
+
+
+def test_paths_may_start_with_a_tilde(case, tmp_path, monkeypatch) -> None:
+    gt, res = case
+    res = only(res, "detection")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "gt.json").write_bytes(orjson.dumps(gt))
+    (tmp_path / "res.json").write_bytes(orjson.dumps(res))
+    a = evaluate("detection", gt, res)
+    b = evaluate("detection", "~/gt.json", "~/res.json")
+    assert [s.stats for s in a.scores] == [s.stats for s in b.scores]

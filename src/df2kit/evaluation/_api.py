@@ -110,7 +110,7 @@ class Evaluator:
         parsing of each overlapping its comparisons in a second thread; the result is the same as reading
         the file in one go.
         """
-        source = os.fspath(path)
+        source = os.path.expanduser(os.fspath(path))
         if not Path(source).is_file():
             raise ResultsError("no such results file", path=source)
         if self._pending:
@@ -236,7 +236,7 @@ def evaluate(
         return evaluate_retrieval(gt, results, subsets=subsets, progress=progress)
     if task not in COCO_TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {COCO_TASKS + ('retrieval',)}")
-    source = os.fspath(results) if isinstance(results, (str, os.PathLike)) else None
+    source = os.path.expanduser(os.fspath(results)) if isinstance(results, (str, os.PathLike)) else None
     ev = Evaluator(gt, (task,), subsets=subsets, progress=progress, workers=workers, _source=source)
     if source is not None:
         ev.add_file(source)

@@ -680,7 +680,7 @@ def load_ground_truth(
         return _from_split(gt, need_sizes=need_sizes, progress=progress)
     if isinstance(gt, dict):
         return _from_coco_dict(gt, "<COCO dict>")
-    path = Path(gt)
+    path = Path(gt).expanduser()
     if path.is_dir():
         table = scan_split(path, None, strict=True, progress=progress)
         return _from_split(table, need_sizes=need_sizes, progress=progress)
