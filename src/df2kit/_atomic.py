@@ -76,7 +76,7 @@ def remove_stale_parts(folder: str | os.PathLike[str], name: str) -> list[Path]:
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb", **kwargs: object) -> Iterator[IO]:  # type: ignore[type-arg]
     """Open a temporary file beside ``path``; on clean exit rename it to ``path``, on error remove it."""
-    path = Path(path)
+    path = Path(path).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=part_prefix(path.name), suffix=".part", dir=path.parent)
     try:

@@ -255,7 +255,7 @@ def run_demo(
     from .report import Manifest, build_report, write_manifest
 
     plan = plan or (QUICK if quick else FULL)
-    root = Path(out)
+    root = Path(out).expanduser()
     _check_out(root)
     root.mkdir(parents=True, exist_ok=True)
     for own in ("run", "predictions", "eval"):  # a previous demo's outputs (the stamp says the folder is ours)

@@ -185,7 +185,7 @@ def _predict(
         model.roi_heads.detections_per_img = int(detections_per_image)
     images, ids, sources, assigned = _inputs(Path(input))
     annos = Path(input) / "annos" if sources else None
-    out_dir = Path(out)
+    out_dir = Path(out).expanduser()
     out_dir.mkdir(parents=True, exist_ok=True)
     if assigned:
         atomic_write_bytes(out_dir / "image_ids.json", orjson.dumps({p.name: i for p, i in zip(images, ids)}))

@@ -390,7 +390,7 @@ def to_coco(
     counts: Counter[str] = Counter()
     n_images = n_anns = 0
     image_blobs: list[bytes] = []
-    out_path = Path(out_path)
+    out_path = Path(out_path).expanduser()
     bar = progress_bar(total=n_units, desc=f"COCO {split_name}", unit=unit, enabled=progress)
     for p in remove_stale_parts(out_path.parent, out_path.name):
         log.info("removed %s, left by a run that was killed", p)
@@ -608,6 +608,8 @@ def from_coco(
     if source is not None and source not in SOURCES:
         raise ValueError(f"source: expected 'shop' or 'user', got {source!r}")
     _check_choice("image_mode", image_mode, ("symlink", "copy"))
+    coco_path = Path(coco_path).expanduser()
+    images = Path(images).expanduser() if images is not None else None
     p = str(coco_path)
     try:
         raw = Path(coco_path).read_bytes()
@@ -658,7 +660,7 @@ def from_coco(
             raise FormatError(f"image_id {iid} is not in 'images'", path=p, item=f"annotations[{a_i}]", field="image_id")
         ann_of[iid].append(a_i)
 
-    out = Path(out_dir)
+    out = Path(out_dir).expanduser()
     targets = [out / "annos"] + ([out / "image"] if images is not None else [])
     for d in targets:
         if d.is_dir() and not overwrite and any(d.iterdir()):

@@ -135,7 +135,7 @@ def retrieval_ground_truth(table: SplitTable) -> RetrievalGroundTruth:
 
 def write_retrieval_ground_truth(gt: RetrievalGroundTruth, out_dir: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write ``query_gt.json`` and ``gallery_gt.json`` (official layout, flat JSON lists) into ``out_dir``."""
-    out = Path(out_dir)
+    out = Path(out_dir).expanduser()
     qp, gp = out / QUERY_FILE, out / GALLERY_FILE
     atomic_write_bytes(qp, orjson.dumps(gt.query_records()))
     atomic_write_bytes(gp, orjson.dumps(gt.gallery_records()))

@@ -364,7 +364,7 @@ def to_yolo(
         raise ValueError(f"image_mode: expected one of {', '.join(IMAGE_MODES)}, got {image_mode!r}")
     n_workers = workers or cpu_count()
     opts = _Options(task, bool(vis_only), image_mode)
-    out = Path(out_dir)
+    out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     state = _read_state(out, task)
     reader_issues: list[Issue] = []

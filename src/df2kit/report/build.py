@@ -595,7 +595,7 @@ def build_report(
         raise DF2Error("expected an evaluation folder (holding <task>.json files)", path=str(d))
     m = read_manifest(d).with_overrides(gt=gt, images=images, results=results, retrieval_results=retrieval_results,
                                         train=train, title=title)
-    out_path = Path(out) if out is not None else d / "report.html"
+    out_path = Path(out).expanduser() if out is not None else d / "report.html"
     scores: dict[str, TaskScores] = {}
     for task in TASKS:
         p = d / f"{task}.json"

@@ -292,7 +292,7 @@ def synthesize(
             raise DF2Error(f"expected a count >= 0 of {name} images, got {v!r}")
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 32 <= size <= 4096:
         raise DF2Error(f"expected an image size (long side) of 32..4096 pixels, got {size!r}")
-    root = Path(out_root)
+    root = Path(out_root).expanduser()
     for split in SPLIT_NAMES:
         d = root / split
         if counts[split] and d.is_dir() and any(d.iterdir()):
