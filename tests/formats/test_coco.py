@@ -29,6 +29,18 @@ def _anns_by_key(coco: dict) -> dict[tuple[int, str], dict]:
     return {(a["image_id"], a["item_key"]): a for a in coco["annotations"]}
 
 
+def test_paths_may_start_with_a_tilde(handmade: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(handmade, tmp_path / "split")
+    to_coco("~/split", "~/out/c.json", workers=1)
+    assert (tmp_path / "out" / "c.json").is_file() and not (tmp_path / "~").exists()
+    s = from_coco("~/out/c.json", "~/back", images="~/split/image")
+    assert s.images == 3 and len(list((tmp_path / "back" / "annos").iterdir())) == 3
+
+
 # ---- the official rules, one by one ---------------------------------------------------------------------
 def test_images_ids_names_and_header_sizes(handmade: Path, tmp_path: Path) -> None:
     s = to_coco(handmade, tmp_path / "c.json", workers=1)
