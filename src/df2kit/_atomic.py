@@ -9,6 +9,7 @@ process gone: :func:`remove_stale_parts`) from the work of a run still going.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -27,7 +28,9 @@ def _umask() -> int:
     return mask
 
 
+@functools.cache
 def _host() -> str:
+    """This machine's name as it appears in temporary names (asked once per process)."""
     return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname())[:40] or "host"
 
 

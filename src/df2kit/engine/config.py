@@ -31,13 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..models.config import MODEL_PRESETS, ModelConfig, from_dict
+from ..models.config import MODEL_PRESETS, ModelConfig, _f, from_dict
 
 __all__ = ["TRAIN_PRESETS", "LossWeights", "TrainConfig", "build_config", "load_config_file"]
-
-
-def _f(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ exists is a valid DeepFashion2 annotation. Arrays inside records are read-only.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -63,8 +64,19 @@ def _numbers(value: Any) -> np.ndarray | None:
 
 
 def _has_bool(value: list[Any] | tuple[Any, ...]) -> bool:
-    """Whether a (nested) list holds a boolean, which numpy would silently read as 0 or 1."""
-    return any(type(v) is bool or (isinstance(v, (list, tuple)) and _has_bool(v)) for v in value)
+    """Whether a (nested) list holds a boolean, which numpy would silently read as 0 or 1.
+
+    The element types are collected at C speed (``set(map(type, ...))``): records are built per item when
+    converting whole splits, so this must not loop in Python over every number.
+    """
+    types = set(map(type, value))
+    if bool in types:
+        return True
+    if types <= {list, tuple}:  # a list of lists: look one level down at once
+        return bool(value) and _has_bool(list(itertools.chain.from_iterable(value)))
+    if list in types or tuple in types:
+        return any(_has_bool(v) for v in value if isinstance(v, (list, tuple)))
+    return False
 
 
 @dataclass(frozen=True, eq=False)
