@@ -65,6 +65,21 @@ def test_bad_input_leaves_no_run_folder(tmp_path, synth_root, capsys) -> None:
     assert "w.pth" in capsys.readouterr().err and not (tmp_path / "r2").exists()
 
 
+@pytest.mark.parametrize("content", [b"garbage\n", b"PK\x03\x04 truncated zip"])
+def test_a_damaged_checkpoint_or_weights_file_is_one_line(tmp_path, synth_root, capsys, content) -> None:
+    pytest.importorskip("torch")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(content)
+    assert main(["predict", str(bad), str(synth_root / "validation"), "--out", str(tmp_path / "p")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.pt" in err[0] and "cannot read checkpoint" in err[0]
+    assert not (tmp_path / "p").exists()
+    flags = ["--preset", "small", "--epochs", "1", *_flags(TINY)]
+    assert main(["train", str(synth_root), "--out", str(tmp_path / "r"), "--weights", str(bad), *flags]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot read weights" in err[0] and not (tmp_path / "r").exists()
+
+
 def _flags(over: dict) -> list[str]:
     out = []
     for k, v in over.items():

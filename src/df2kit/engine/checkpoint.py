@@ -18,6 +18,7 @@ import torch
 from .. import __version__
 from .._atomic import atomic_open
 from ..errors import ConfigError
+from ..models.backbone import torch_load
 from ..models.match_rcnn import MatchRCNN
 from .config import TrainConfig
 
@@ -39,15 +40,10 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a df2kit checkpoint (a run folder means its ``checkpoint.pt``); clear errors for anything else."""
-    p = Path(path)
+    p = Path(path).expanduser()
     if p.is_dir():
         p = p / CHECKPOINT_NAME
-    try:
-        ck = torch.load(p, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ConfigError("checkpoint not found", path=str(p)) from None
-    except (RuntimeError, OSError, ValueError, EOFError) as e:
-        raise ConfigError(f"cannot read checkpoint: {str(e).splitlines()[0]}", path=str(p)) from None
+    ck = torch_load(p, "checkpoint")
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise ConfigError(
             "not a df2kit checkpoint (to start from torchvision weights use `df2kit train --weights FILE`)",

@@ -36,15 +36,23 @@ def feature_names(config: ModelConfig) -> list[str]:
     return [str(i) for i in range(config.num_levels)]
 
 
+def torch_load(path: str | os.PathLike[str], what: str) -> Any:
+    """``torch.load`` of a local file (tensors only, on the CPU) with one clear error for a missing or unreadable
+    file; ``what`` names it in the message (``"weights"``, ``"checkpoint"``)."""
+    p = os.path.expanduser(os.fspath(path))
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ConfigError(f"{what} file not found", path=p) from None
+    except Exception as e:  # noqa: BLE001 - not a torch file, truncated, pickle refused: torch raises many kinds
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        raise ConfigError(f"cannot read {what}: not a PyTorch file or damaged ({first})", path=p) from None
+
+
 def load_state_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a ``.pth``/``.pt`` file of weights into a state dict (a df2kit checkpoint gives its ``model``)."""
     p = os.fspath(path)
-    try:
-        obj = torch.load(p, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ConfigError("weights file not found", path=p) from None
-    except (RuntimeError, OSError, ValueError, EOFError) as e:  # not a torch file, truncated, pickle refused
-        raise ConfigError(f"cannot read weights: {str(e).splitlines()[0]}", path=p) from None
+    obj = torch_load(p, "weights")
     if isinstance(obj, dict) and "model" in obj and isinstance(obj["model"], dict):
         obj = obj["model"]
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
