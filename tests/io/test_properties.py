@@ -8,13 +8,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import df2kit.io.scan as scan_mod
 from df2kit.errors import DF2Error
 from df2kit.io import parse_annotation
-from df2kit.io.scan import _parse_files
+from df2kit.io.scan import _parse_files, _sorted_by_id
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "native"
 GOOD = json.loads((FIXTURES / "good.json").read_text())
@@ -94,9 +96,15 @@ def test_reader_gives_a_record_or_a_df2kit_error(raw: bytes) -> None:
         assert any(i.severity == "error" for i in issues)
 
 
+PARSERS = ["simdjson", "orjson"] if scan_mod._simdjson is not None else ["orjson"]
+
+
+@pytest.mark.parametrize("parser", PARSERS)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(any_input, min_size=1, max_size=4))
-def test_fast_scanner_agrees_with_checker(raws: list[bytes]) -> None:
+@given(raws=st.lists(any_input, min_size=1, max_size=4))
+def test_fast_scanner_agrees_with_checker(parser: str, raws: list[bytes]) -> None:
+    """Both fast paths (simdjson, and orjson where simdjson is missing) give the checker's issues, items,
+    scalars and numbers, bit for bit."""
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         names = []
@@ -106,12 +114,28 @@ def test_fast_scanner_agrees_with_checker(raws: list[bytes]) -> None:
             names.append(name)
         shutil.copy(FIXTURES / "good.json", d / "000099.json")
         names.append("000099.json")
-        arrays, _, _ = _parse_files(str(d), names)
+        saved = scan_mod._simdjson
+        try:
+            if parser == "orjson":
+                scan_mod._simdjson = None
+            arrays = _sorted_by_id(_parse_files(str(d), names)[0])
+        finally:
+            scan_mod._simdjson = saved
         expect_issues = []
-        expect_items = 0
+        items = []
         for name in names:
             rec, issues = parse_annotation((d / name).read_bytes(), stem=name[:-5], path=str(d / name), strict=False)
             expect_issues += issues
-            expect_items += len(rec.items) if rec is not None else 0
+            items += list(rec.items) if rec is not None else []
         assert sorted(map(str, arrays.issues)) == sorted(map(str, expect_issues))
-        assert len(arrays.category_id) == expect_items
+        assert len(arrays.category_id) == len(items)
+        assert arrays.item_key.tolist() == [it.key for it in items]
+        assert arrays.category_id.tolist() == [int(it.category) for it in items]
+        assert arrays.style.tolist() == [it.style for it in items]
+        assert arrays.attrs.tolist() == [[it.scale, it.occlusion, it.zoom_in, it.viewpoint] for it in items]
+        bits = lambda a: np.asarray(a, dtype=np.float64).reshape(-1).view(np.int64).tolist()
+        assert bits(arrays.bbox) == bits([it.bbox_xyxy for it in items])
+        assert bits(arrays.landmarks) == bits(np.concatenate([it.landmarks.reshape(-1) for it in items] or [[]]))
+        polys = [p for it in items for p in it.segmentation]
+        assert arrays.point_count.tolist() == [len(p) // 2 if p.ndim == 1 else len(p) for p in polys]
+        assert bits(arrays.points) == bits(np.concatenate([p.reshape(-1) for p in polys] or [[]]))

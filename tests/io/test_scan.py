@@ -270,3 +270,57 @@ def test_a_path_under_the_home_folder_may_start_with_a_tilde(
     names = annotation_names("~/df2/validation/annos")
     assert len(scan_files("~/df2/validation", names[:3])) == 3
     assert read_annotation(f"~/df2/validation/annos/{names[0]}").image_id == int(names[0][:-5])
+
+
+@pytest.mark.parametrize(
+    "coords",
+    [
+        [10, 20, 30.5, 40.25, 50, 60],  # whole and two-decimal numbers: stored as int32 * 100
+        [10.125, 20, 30, 40, 50, 60.001],  # three decimals: stays float64
+        [-0.0, 20, 30, 40, 50, 60],  # -0.0 keeps its sign: stays float64
+        [1e12, 20, 30, 40, 50, 60],  # beyond int32: stays float64
+    ],
+)
+def test_cached_numbers_are_the_parsed_numbers_bit_for_bit(tmp_path: Path, coords: list[float]) -> None:
+    import json
+
+    good = json.loads((FIXTURES / "good.json").read_text())
+    d = tmp_path / "validation" / "annos"
+    d.mkdir(parents=True)
+    for i in range(1, 4):
+        g = json.loads(json.dumps(good))
+        g["item1"]["segmentation"] = [coords, [c + i for c in coords]]
+        (d / f"{i:06d}.json").write_text(json.dumps(g))
+    cache = tmp_path / "c"
+    cold = scan_split(tmp_path, "validation", cache=cache, workers=2)
+    (f,) = cache.iterdir()
+    warm = scan_split(tmp_path, "validation", cache=cache, workers=2)
+    assert not cold.issues
+    for k, v in cold._arrays().items():
+        w = warm._arrays()[k]
+        assert v.dtype == w.dtype and v.shape == w.shape, k
+        if v.dtype == np.float64:
+            assert np.array_equal(v.view(np.int64), w.view(np.int64)), k
+        else:
+            assert np.array_equal(v, w), k
+    bits = cold.points.reshape(-1).view(np.int64)
+    want = np.array(coords, dtype=np.float64).view(np.int64)
+    assert (np.lib.stride_tricks.sliding_window_view(bits, len(want)) == want).all(axis=1).any()
+
+
+def test_cache_written_from_parts_equals_cache_written_from_the_table(
+    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold scan in several jobs writes its cache from the parts; it must hold exactly the table's rows."""
+    monkeypatch.setattr(scan_mod, "_MIN_CHUNK", 7)
+    cache = tmp_path / "c"
+    cold = scan_split(split_dir, None, cache=cache, workers=2)
+    loaded = scan_mod._load_cache(next(cache.iterdir()))
+    assert loaded is not None
+    data, meta = loaded
+    arrays = cold._arrays()
+    names = {"bbox": "bbox_xyxy", "attrs": "attributes"}
+    assert len(data["stems"]) == len(cold) > 0
+    for k in ("stems", "source", "pair_id", "item_count", "item_key", "category_id", "style", "bbox", "attrs",
+              "landmarks", "polygon_count", "point_count", "points"):
+        assert np.array_equal(data[k], arrays[names.get(k, k)]), k

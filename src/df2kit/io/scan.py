@@ -9,11 +9,16 @@
 
 How it is fast
 --------------
-* Files are parsed with orjson on all cores: the calling process and ``workers - 1`` helper processes take
-  jobs from one shared counter; helpers return flat numpy arrays, not Python objects.
+* Files are parsed with simdjson on all cores: the calling process and ``workers - 1`` helper processes take
+  jobs from one shared counter; helpers return flat numpy arrays, not Python objects. The number lists go
+  from the parser straight into float64 buffers, never through a Python float each (where simdjson has no
+  wheel, orjson parses instead, with the same proofs).
 * A file takes the fast path only when cheap proofs show it is clean (quote count = the exact count a
-  well-formed file has, no ``true``/``false``/``null``, structure and ranges checked in bulk); anything else
-  goes through the authoritative checker of :mod:`df2kit.io._check`, so both paths agree.
+  well-formed file has, no ``true``/``false``, ``[`` count = the exact count of its lists, structure and
+  ranges checked in bulk); anything else goes through the authoritative checker of
+  :mod:`df2kit.io._check`, so both paths agree (a property test holds both fast paths to it).
+* A cold scan writes its cache from the workers' parts in a thread while the parts are joined into the
+  table, so the two copies overlap.
 * The parsed split is cached on disk (``$DF2KIT_CACHE_DIR``, default ``~/.cache/df2kit``) keyed on every
   annotation file's name, size and modification time. A re-scan re-parses only the files that changed, so
   an unchanged split loads in well under a second per 100k files and an interrupted download can be
@@ -41,6 +46,11 @@ from typing import Any
 
 import numpy as np
 import orjson
+
+try:  # the fastest path of the scanner; orjson does the same work where simdjson is missing
+    import simdjson as _simdjson
+except ImportError:  # pragma: no cover - simdjson is a dependency; kept for platforms without a wheel
+    _simdjson = None
 
 from .._atomic import atomic_open
 from .._progress import progress_bar
@@ -741,8 +751,11 @@ def _parse_files_gc_on(anno_dir: str, names: list[str]) -> tuple[_Arrays, np.nda
     characters a well-formed file has (no strings where numbers belong, no duplicate or extra keys), no
     ``true``/``false`` in the bytes, then the items' structure, types and numbers checked in bulk over the
     whole chunk with C-level passes. Every file that fails a proof goes through the authoritative checker,
-    so the issues are the same either way.
+    so the issues are the same either way. With simdjson installed the number lists go from the parser
+    straight into float64 buffers (no Python float per number); otherwise orjson parses.
     """
+    if _simdjson is not None:
+        return _parse_files_simd(anno_dir, names)
     cand = _Candidates()
     slow_idx: list[int] = []
     raws: dict[int, bytes] = {}
@@ -789,23 +802,42 @@ def _parse_files_gc_on(anno_dir: str, names: list[str]) -> tuple[_Arrays, np.nda
                 continue
         slow_idx.append(f_i)
         raws[f_i] = raw
+    def bulk() -> tuple[_Arrays, np.ndarray]:
+        try:
+            return _items_bulk(cand)
+        except (TypeError, KeyError, ValueError, OverflowError):
+            return _items_one_by_one(cand)
+
+    return _finish(anno_dir, names, cand.files, cand.item_count, bulk, slow_idx, raws, sizes, mtimes)
+
+
+def _finish(
+    anno_dir: str,
+    names: list[str],
+    files: list[int],
+    item_count: list[int],
+    bulk: Any,
+    slow_idx: list[int],
+    raws: dict[int, bytes],
+    sizes: np.ndarray,
+    mtimes: np.ndarray,
+) -> tuple[_Arrays, np.ndarray, np.ndarray]:
+    """Check the fast path's candidate files in bulk (``bulk()`` gives their arrays and a bad-item mask) and
+    send every file that fails, and every file in ``slow_idx``, through the authoritative checker."""
     arr: _Arrays | None
     try:
-        try:
-            arr, bad_item = _items_bulk(cand)
-        except (TypeError, KeyError, ValueError, OverflowError):
-            arr, bad_item = _items_one_by_one(cand)
-        item_count = np.array(cand.item_count, dtype=np.int64)
-        item_file = np.repeat(np.arange(len(cand.files)), arr.item_count)
-        bad_files = np.zeros(len(cand.files), dtype=bool)
+        arr, bad_item = bulk()
+        counts = np.array(item_count, dtype=np.int64)
+        item_file = np.repeat(np.arange(len(files)), arr.item_count)
+        bad_files = np.zeros(len(files), dtype=bool)
         if bad_item.any():
             bad_files[item_file[bad_item]] = True
-        bad_files |= arr.item_count != item_count  # the item-by-item path dropped a file's items
+        bad_files |= arr.item_count != counts  # the item-by-item path dropped a file's items
         bad_files |= _bulk_check(arr)
     except (TypeError, ValueError, OverflowError):  # numbers that are not numbers: check every file
-        arr, bad_files = None, np.ones(len(cand.files), dtype=bool)
+        arr, bad_files = None, np.ones(len(files), dtype=bool)
     if bad_files.any():
-        slow_idx.extend(cand.files[r] for r in np.flatnonzero(bad_files))
+        slow_idx.extend(files[r] for r in np.flatnonzero(bad_files))
         keep = np.flatnonzero(~bad_files)
         arr = _take_rows(arr, keep) if arr is not None and len(keep) else None
     if arr is not None and not len(arr.stems):
@@ -827,6 +859,165 @@ def _parse_files_gc_on(anno_dir: str, names: list[str]) -> tuple[_Arrays, np.nda
         _slow(slow, raw, name[:-5], path)
     sarr = _to_arrays(slow)
     return (sarr if arr is None else _concat([arr, sarr])), sizes, mtimes
+
+
+# ---- the simdjson fast path ------------------------------------------------------------------------------
+_K3_OF = {cid: k3 for cid, k3 in enumerate(_K3) if cid}
+_SIMD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RuntimeError)  # RuntimeError: big integers
+
+
+class _SimdColumns:
+    """What the simdjson fast path keeps of each clean-looking file: scalars in lists, numbers as buffers."""
+
+    def __init__(self) -> None:
+        self.files: list[int] = []
+        self.stems: list[str] = []
+        self.source: list[int] = []
+        self.pair_id: list[int] = []
+        self.item_count: list[int] = []
+        self.keys: list[str] = []
+        self.scalars: list[Any] = []  # per item: category_id, category_name, style, 4 attributes
+        self.seg_n: list[int] = []  # polygons per item
+        self.p_len: list[int] = []  # numbers per polygon
+        self.bbs: list[Any] = []  # float64 buffers
+        self.lms: list[Any] = []
+        self.pts: list[Any] = []
+
+
+def _simd_file(parser: Any, raw: bytes, c: _SimdColumns) -> bool:
+    """Add one file to ``c`` when it passes the per-file proofs; False (nothing added) otherwise.
+
+    Proofs: starts with ``{``; no ``true``/``false``; keys are ``source``, ``pair_id`` and distinct
+    ``itemN``; quote count 6 + 24 per item (no string where a number belongs, no extra key); ``[`` count
+    3 per item + 1 per polygon (no nested list where numbers belong); box of 4 and the category's landmark
+    count. simdjson refuses strings, null, objects and non-finite numbers inside the number lists. Types
+    and ranges of the scalars are checked in bulk afterwards (:func:`_items_simd`).
+    """
+    if raw[:1] != b"{" or b"true" in raw or b"false" in raw:
+        return False
+    doc = parser.parse(raw)
+    keys = list(doc.keys())
+    n = len(keys) - 2
+    if n < 1 or raw.count(b'"') != 6 + 24 * n:
+        return False
+    src = doc["source"]
+    pid = doc["pair_id"]
+    if not ((src == "shop" or src == "user") and type(pid) is int and 0 <= pid < 2**63):
+        return False
+    item_keys = [k for k in keys if k != "source" and k != "pair_id"]
+    if len(item_keys) != n or len(set(item_keys)) != n:
+        return False
+    n0, p0 = len(c.keys), len(c.p_len)
+    polys = 0
+    try:
+        for k in item_keys:
+            it = doc[k]
+            if len(it) != 10:
+                raise ValueError
+            cid = it["category_id"]
+            c.scalars.append((cid, it["category_name"], it["style"], it["scale"], it["occlusion"], it["zoom_in"],
+                              it["viewpoint"]))
+            x = it["bounding_box"]
+            if len(x) != 4:
+                raise ValueError
+            c.bbs.append(x.as_buffer(of_type="d"))
+            x = it["landmarks"]
+            if len(x) != _K3_OF[cid]:
+                raise ValueError
+            c.lms.append(x.as_buffer(of_type="d"))
+            x = it["segmentation"]
+            lens = [len(q) for q in x]
+            c.seg_n.append(len(lens))
+            c.p_len.extend(lens)
+            polys += len(lens)
+            c.pts.append(x.as_buffer(of_type="d"))
+            c.keys.append(k)
+        if raw.count(b"[") != 3 * n + polys:
+            raise ValueError
+    except _SIMD_ERRORS:
+        del c.keys[n0:], c.scalars[n0:], c.seg_n[n0:], c.bbs[n0:], c.lms[n0:], c.pts[n0:], c.p_len[p0:]
+        return False
+    c.source.append(0 if src == "shop" else 1)
+    c.pair_id.append(pid)
+    c.item_count.append(n)
+    return True
+
+
+def _items_simd(c: _SimdColumns) -> tuple[_Arrays, np.ndarray]:
+    """Columns of the simdjson candidates' items and a bad-item mask (types and ranges, checked in bulk).
+
+    The number columns are read-only views of the joined buffers (no second copy): parts are only read
+    until :func:`_concat` copies them into the table's arrays.
+    """
+    n = len(c.keys)
+    if n:
+        cids, names, styles, s1, s2, s3, s4 = zip(*c.scalars)
+    else:
+        cids = names = styles = s1 = s2 = s3 = s4 = ()
+    cid, bad = _int_column(cids, 1, 14)
+    cid[bad] = 1
+    bad |= np.array(names, dtype=object) != _NAME_ARR[cid]
+    style, b = _int_column(styles, 0, 2**63 - 1)
+    bad |= b
+    attrs = np.zeros((n, 4), np.int8)
+    for k, col in enumerate((s1, s2, s3, s4)):
+        a, b = _int_column(col, 1, 4)
+        bad |= b
+        attrs[:, k] = np.where(b, 1, a)
+    seg_n = np.array(c.seg_n, dtype=np.int64)
+    p_len = np.array(c.p_len, dtype=np.int64)
+    bad |= seg_n == 0
+    bad_poly = (p_len < 6) | (p_len % 2 == 1)
+    if bad_poly.any():
+        bad[np.repeat(np.arange(n), seg_n)[bad_poly]] = True
+    keys = c.keys
+    bad |= np.fromiter((not k[4:].isdigit() or k[:4] != "item" for k in keys), dtype=bool, count=n)
+    arrays = _Arrays(
+        stems=np.array(c.stems, dtype=str) if c.stems else np.zeros(0, dtype="<U6"),
+        source=np.array(c.source, dtype=np.int8),
+        pair_id=np.array(c.pair_id, dtype=np.int64),
+        item_count=np.array(c.item_count, dtype=np.int64),
+        item_key=np.array(keys, dtype=str) if keys else np.zeros(0, dtype="<U5"),
+        category_id=cid.astype(np.int16),
+        style=style,
+        bbox=np.frombuffer(b"".join(c.bbs), dtype=np.float64).reshape(-1, 4),
+        attrs=attrs,
+        landmarks=np.frombuffer(b"".join(c.lms), dtype=np.float64).reshape(-1, 3),
+        polygon_count=seg_n,
+        point_count=p_len // 2,
+        points=np.frombuffer(b"".join(c.pts), dtype=np.float64).reshape(-1, 2),
+        issues=[],
+    )
+    return arrays, bad
+
+
+def _parse_files_simd(anno_dir: str, names: list[str]) -> tuple[_Arrays, np.ndarray, np.ndarray]:
+    """:func:`_parse_files_gc_on` with simdjson: the same proofs, the numbers never become Python floats."""
+    assert _simdjson is not None
+    parser = _simdjson.Parser()
+    c = _SimdColumns()
+    slow_idx: list[int] = []
+    raws: dict[int, bytes] = {}
+    prefix = anno_dir + os.sep
+    sizes = np.full(len(names), -1, dtype=np.int64)
+    mtimes = np.full(len(names), -1, dtype=np.int64)
+    for f_i, (name, got) in enumerate(zip(names, _read_ahead([prefix + n for n in names]))):
+        if isinstance(got, OSError):
+            slow_idx.append(f_i)
+            continue
+        raw, sizes[f_i], mtimes[f_i] = got
+        stem = name[:-5]
+        try:
+            ok = stem.isdigit() and stem.isascii() and _simd_file(parser, raw, c)
+        except _SIMD_ERRORS:  # not JSON simdjson accepts, or not the expected shape
+            ok = False
+        if ok:
+            c.files.append(f_i)
+            c.stems.append(stem)
+        else:
+            slow_idx.append(f_i)
+            raws[f_i] = raw
+    return _finish(anno_dir, names, c.files, c.item_count, lambda: _items_simd(c), slow_idx, raws, sizes, mtimes)
 
 
 def _bulk_check(a: _Arrays) -> np.ndarray:
@@ -953,9 +1144,13 @@ def _stat_all(anno_dir: Path, names: list[str]) -> tuple[np.ndarray, np.ndarray]
 
 
 def _parse_all(
-    anno_dir: Path, names: list[str], *, workers: int, progress: bool, strict: bool
+    anno_dir: Path, names: list[str], *, workers: int, progress: bool, strict: bool, beside: Any = None
 ) -> tuple[_Arrays, np.ndarray, np.ndarray]:
     """Parse files in ``workers`` processes, this one included; returns the rows plus each file's size and mtime.
+
+    ``beside(parts, sizes, mtimes)``, when given, runs in a thread while the parts are concatenated (the
+    scanner writes its cache from the parts that way: both copies release the GIL, and the helper
+    processes' cores are free by then).
 
     The jobs are taken in turn from a shared counter by ``workers - 1`` helper processes and by this process
     itself, so every core parses all the time and only the helpers' results travel between processes. Parts
@@ -986,10 +1181,20 @@ def _parse_all(
     finally:
         bar.close()
     parts = [r for r in results if r is not None]
-    arrays = _concat([p[0] for p in parts]) if parts else _to_arrays(_Chunk())
     empty = np.zeros(0, np.int64)
     sizes = np.concatenate([p[1] for p in parts]) if parts else empty
     mtimes = np.concatenate([p[2] for p in parts]) if parts else empty
+    thread = None
+    if beside is not None:
+        import threading
+
+        thread = threading.Thread(target=beside, args=([p[0] for p in parts], sizes, mtimes), name="df2kit-cache")
+        thread.start()
+    try:
+        arrays = _concat([p[0] for p in parts]) if parts else _to_arrays(_Chunk())
+    finally:
+        if thread is not None:
+            thread.join()
     return arrays, sizes, mtimes
 
 
@@ -1113,39 +1318,48 @@ def _load_cache(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | No
         return None
 
 
-def _save_cache(path: Path, arrays: _Arrays, names: list[str], sizes: np.ndarray, mtimes: np.ndarray) -> None:
-    meta = {"version": _CACHE_VERSION, "issues": [i.to_dict() for i in arrays.issues]}
-    payload = {
-        "stems": arrays.stems,
-        "source": arrays.source,
-        "pair_id": arrays.pair_id,
-        "item_count": arrays.item_count,
-        "item_key": arrays.item_key,
-        "category_id": arrays.category_id,
-        "style": arrays.style,
-        "bbox": arrays.bbox,
-        "attrs": arrays.attrs,
-        "landmarks": arrays.landmarks,
-        "polygon_count": arrays.polygon_count,
-        "point_count": arrays.point_count,
-        "points": arrays.points,
-        "file_names": np.array(names, dtype=str) if names else np.zeros(0, "<U11"),
-        "file_sizes": sizes,
-        "file_mtimes": mtimes,
-    }
+def _in_id_order(parts: list[_Arrays]) -> bool:
+    """True when the parts' rows, one after the other, have strictly increasing image ids (then sorting and
+    de-duplicating change nothing)."""
+    stems = [p.stems for p in parts if len(p.stems)]
+    if not stems:
+        return True
+    ids = np.concatenate(stems).astype(np.int64)
+    return bool(np.all(ids[1:] > ids[:-1]))
+
+
+def _save_cache(path: Path, parts: list[_Arrays], names: list[str], sizes: np.ndarray, mtimes: np.ndarray) -> None:
+    """Write the rows of ``parts`` (one after the other) as one raw cache file; each array's pieces are
+    written in turn, so the parts never need to be joined for it."""
+    meta = {"version": _CACHE_VERSION, "issues": [i.to_dict() for p in parts for i in p.issues]}
+    columns = ("stems", "source", "pair_id", "item_count", "item_key", "category_id", "style", "bbox", "attrs",
+               "landmarks", "polygon_count", "point_count", "points")
+    payload: dict[str, list[np.ndarray]] = {c: [getattr(p, c) for p in parts] for c in columns}
+    payload["file_names"] = [np.array(names, dtype=str) if names else np.zeros(0, "<U11")]
+    payload["file_sizes"] = [sizes]
+    payload["file_mtimes"] = [mtimes]
+    empty = _to_arrays(_Chunk())
     arrays_head = []
     offset = 0  # from the start of the data, which begins at the first multiple of _ALIGN after the header
-    for name, arr in payload.items():
-        arrays_head.append([name, arr.dtype.str, list(arr.shape), offset])
-        offset += -(-arr.nbytes // _ALIGN) * _ALIGN
+    for name, pieces in payload.items():
+        pieces = [a for a in pieces if len(a)] or [pieces[0] if pieces else getattr(empty, name)]
+        if len({(a.dtype.str, a.shape[1:]) for a in pieces}) > 1:  # e.g. stems of 6 and 7 digits: one dtype
+            pieces = [np.concatenate(pieces)]
+        payload[name] = pieces
+        first = pieces[0]
+        nbytes = sum(a.nbytes for a in pieces)
+        shape = [sum(len(a) for a in pieces), *first.shape[1:]]
+        arrays_head.append([name, first.dtype.str, shape, offset])
+        offset += -(-nbytes // _ALIGN) * _ALIGN
     head = orjson.dumps({"meta": meta, "arrays": arrays_head, "data_bytes": offset})
     start = -(-(16 + len(head)) // _ALIGN) * _ALIGN
     try:
         with atomic_open(path, "wb") as f:
             f.write(_CACHE_MAGIC + len(head).to_bytes(8, "little") + head + b"\0" * (start - 16 - len(head)))
-            for arr in payload.values():
-                f.write(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)
-                f.write(b"\0" * (-arr.nbytes % _ALIGN))
+            for pieces in payload.values():
+                for a in pieces:
+                    f.write(np.ascontiguousarray(a).reshape(-1).view(np.uint8).data)
+                f.write(b"\0" * (-sum(a.nbytes for a in pieces) % _ALIGN))
         path.with_suffix(".npz").unlink(missing_ok=True)  # the same split's cache in df2kit's first format
     except OSError as e:
         log.warning("could not write the scan cache %s: %s", path, e)
@@ -1213,10 +1427,20 @@ def scan_split(
         if res is not None:
             arrays, save = res
     if arrays is None:
-        arrays, sizes, mtimes = _parse_all(anno_dir, names, workers=n_workers, progress=progress, strict=strict)
+        saved: list[bool] = []
+
+        def save_parts(parts: list[_Arrays], sizes: np.ndarray, mtimes: np.ndarray) -> None:
+            if cache_file is not None and _in_id_order(parts):  # the table is these rows as they are
+                _save_cache(cache_file, parts, names, sizes, mtimes)
+                saved.append(True)
+
+        arrays, sizes, mtimes = _parse_all(
+            anno_dir, names, workers=n_workers, progress=progress, strict=strict, beside=save_parts if save else None
+        )
         arrays = _dedupe_ids(_sorted_by_id(arrays), anno_dir)
+        save = save and not saved
     if save and cache_file is not None:
-        _save_cache(cache_file, arrays, names, sizes, mtimes)
+        _save_cache(cache_file, [arrays], names, sizes, mtimes)
     issues = arrays.issues
     if strict:
         for i in issues:
@@ -1231,6 +1455,10 @@ def scan_split(
     return _table(split_dir, arrays, len(names))
 
 
+def _writable(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.writeable else a.copy()  # the simdjson path's parts are views of read-only bytes
+
+
 def _table(split_dir: Path, arrays: _Arrays, num_files: int) -> SplitTable:
     return SplitTable(
         split_dir=split_dir,
@@ -1241,12 +1469,12 @@ def _table(split_dir: Path, arrays: _Arrays, num_files: int) -> SplitTable:
         item_key=arrays.item_key,
         category_id=arrays.category_id,
         style=arrays.style,
-        bbox_xyxy=arrays.bbox,
+        bbox_xyxy=_writable(arrays.bbox),
         attributes=arrays.attrs,
-        landmarks=arrays.landmarks,
+        landmarks=_writable(arrays.landmarks),
         polygon_count=arrays.polygon_count,
         point_count=arrays.point_count,
-        points=arrays.points,
+        points=_writable(arrays.points),
         issues=tuple(arrays.issues),
         num_files=num_files,
     )
