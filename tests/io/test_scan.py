@@ -3,6 +3,7 @@ incremental, and odd folders give clear errors."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from pathlib import Path
@@ -116,41 +117,76 @@ def test_cache_hit_skips_parsing_and_incremental_reparses_only_changes(
     assert "000007" not in third.stems
 
 
-def test_corrupt_cache_is_rebuilt(split_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("victim", ["head.json", "points.bin", "stems.bin"])
+def test_corrupt_cache_is_rebuilt(split_dir: Path, tmp_path: Path, victim: str) -> None:
     cache = tmp_path / "c"
-    scan_split(split_dir, None, cache=cache, workers=1)
-    for f in cache.iterdir():
-        f.write_bytes(b"garbage")
+    table = scan_split(split_dir, None, cache=cache, workers=1)
+    first = {k: np.array(v) for k, v in table._arrays().items()}
+    del table
+    gc.collect()
+    (folder,) = cache.iterdir()
+    (folder / victim).write_bytes(b"garbage")
     t = scan_split(split_dir, None, cache=cache, workers=1)
     assert len(t) == 60
+    for k, v in first.items():
+        assert np.array_equal(v, t._arrays()[k]), k
 
 
 @pytest.mark.parametrize("cut", [8, 20, -1000, -1])
+@pytest.mark.parametrize("victim", ["landmarks.bin", "points.bin", "file_sizes.bin"])
 def test_truncated_cache_is_rebuilt_not_misread(
-    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: int
+    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: int, victim: str
 ) -> None:
     cache = tmp_path / "c"
-    first = scan_split(split_dir, None, cache=cache, workers=1)
-    (f,) = cache.iterdir()
+    table = scan_split(split_dir, None, cache=cache, workers=1)
+    first = {k: np.array(v) for k, v in table._arrays().items()}
+    del table  # it maps the cache's big columns: cutting a mapped file in place would fault its pages
+    gc.collect()
+    (folder,) = cache.iterdir()
+    f = folder / victim
     f.write_bytes(f.read_bytes()[:cut])
     parsed: list[str] = []
     real = scan_mod._parse_files
     monkeypatch.setattr(scan_mod, "_parse_files", lambda d, names: parsed.extend(names) or real(d, names))
     again = scan_split(split_dir, None, cache=cache, workers=1)
     assert len(parsed) == 60  # the cut file was not used
-    for k, v in first._arrays().items():
+    for k, v in first.items():
         assert np.array_equal(v, again._arrays()[k]), k
 
 
-def test_the_old_npz_cache_of_the_split_is_removed(split_dir: Path, tmp_path: Path) -> None:
+def test_older_cache_formats_of_the_split_are_removed(split_dir: Path, tmp_path: Path) -> None:
     cache = tmp_path / "c"
     scan_split(split_dir, None, cache=cache, workers=1)
     (new,) = cache.iterdir()
-    old = new.with_suffix(".npz")
-    old.write_bytes(b"a cache of df2kit's first format")
-    new.unlink()
+    for old in (new.with_suffix(".npz"), new.with_suffix(".bin")):
+        old.write_bytes(b"a cache of an older df2kit format")
+    import shutil as sh
+
+    sh.rmtree(new)
     scan_split(split_dir, None, cache=cache, workers=1)
     assert sorted(p.name for p in cache.iterdir()) == [new.name]
+
+
+def test_a_rescan_replaces_the_cache_folder_and_a_mapped_table_survives_it(
+    split_dir: Path, tmp_path: Path
+) -> None:
+    """The table maps the cache's big columns; a later scan renames a new folder into place instead of
+    writing into the mapped files, so the first table keeps its numbers, and writing into a table's array
+    never changes the cache."""
+    work = tmp_path / "validation"
+    shutil.copytree(split_dir, work)
+    cache = tmp_path / "c"
+    first = scan_split(work, None, cache=cache, workers=1)
+    before = first.points.copy()
+    first.points[0, 0] = -12345.0  # copy-on-write: this process only
+    again = scan_split(work, None, cache=cache, workers=1)
+    assert again.points[0, 0] == before[0, 0]
+    target = work / "annos" / "000002.json"
+    target.write_bytes(target.read_bytes().replace(b'"pair_id":', b'"pair_id": 7, "x":', 1))
+    third = scan_split(work, None, cache=cache, workers=1)  # incremental: a new folder replaces the old
+    assert np.array_equal(again.points, before)  # the mapped old files are intact
+    assert len(third) == len(first) - 1 or third.issues
+    assert [p.name for p in cache.iterdir()] == [next(cache.iterdir()).name]  # no leftovers
 
 
 def test_cache_keeps_issues_and_empty_columns(tmp_path: Path) -> None:
@@ -293,7 +329,7 @@ def test_cached_numbers_are_the_parsed_numbers_bit_for_bit(tmp_path: Path, coord
         (d / f"{i:06d}.json").write_text(json.dumps(g))
     cache = tmp_path / "c"
     cold = scan_split(tmp_path, "validation", cache=cache, workers=2)
-    (f,) = cache.iterdir()
+    (_folder,) = cache.iterdir()
     warm = scan_split(tmp_path, "validation", cache=cache, workers=2)
     assert not cold.issues
     for k, v in cold._arrays().items():
@@ -317,10 +353,75 @@ def test_cache_written_from_parts_equals_cache_written_from_the_table(
     cold = scan_split(split_dir, None, cache=cache, workers=2)
     loaded = scan_mod._load_cache(next(cache.iterdir()))
     assert loaded is not None
-    data, meta = loaded
+    data, _meta = loaded
     arrays = cold._arrays()
     names = {"bbox": "bbox_xyxy", "attrs": "attributes"}
     assert len(data["stems"]) == len(cold) > 0
     for k in ("stems", "source", "pair_id", "item_count", "item_key", "category_id", "style", "bbox", "attrs",
               "landmarks", "polygon_count", "point_count", "points"):
         assert np.array_equal(data[k], arrays[names.get(k, k)]), k
+
+
+class _FullDisk:
+    """A column file that takes ``budget`` bytes, then fails as a full disk does."""
+
+    def __init__(self, f, budget: int) -> None:
+        self.f, self.budget = f, budget
+
+    def write(self, b) -> int:
+        if self.budget <= 0:
+            raise OSError(28, "No space left on device")
+        n = min(len(b), self.budget)
+        self.budget -= n
+        return self.f.write(b[:n])
+
+    def close(self) -> None:
+        self.f.close()
+
+
+@pytest.mark.parametrize("budget", [0, 1000, 4000])
+def test_a_cache_disk_that_fills_up_mid_scan_loses_no_rows(
+    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, budget: int
+) -> None:
+    monkeypatch.setattr(scan_mod, "_MIN_CHUNK", 7)
+    real_init = scan_mod._CacheWriter.__init__
+
+    def init(self, path):
+        real_init(self, path)
+        self.files["points"] = _FullDisk(self.files["points"], budget)
+
+    monkeypatch.setattr(scan_mod._CacheWriter, "__init__", init)
+    cache = tmp_path / "c"
+    got = scan_split(split_dir, None, cache=cache, workers=2)
+    want = scan_split(split_dir, None, cache=False, workers=1)
+    for k, v in want._arrays().items():
+        assert np.array_equal(v, got._arrays()[k]), k
+    assert "No space left on device" in caplog.text
+    assert not cache.exists() or list(cache.iterdir()) == []  # no cache, and no temporary folder left
+
+
+def test_rows_out_of_file_order_are_sorted_and_cached(tmp_path: Path) -> None:
+    """Names that are not zero-padded list "10" before "9": the streamed rows come back, are sorted by id,
+    and the cache is written from the sorted table."""
+    d = tmp_path / "validation" / "annos"
+    d.mkdir(parents=True)
+    for i in (1, 2, 9, 10, 11):
+        shutil.copy(FIXTURES / "good.json", d / f"{i}.json")
+    cache = tmp_path / "c"
+    cold = scan_split(tmp_path, "validation", cache=cache, workers=1)
+    assert cold.image_id.tolist() == [1, 2, 9, 10, 11]
+    warm = scan_split(tmp_path, "validation", cache=cache, workers=1)
+    for k, v in cold._arrays().items():
+        assert np.array_equal(v, warm._arrays()[k]), k
+    assert [p.name for p in cache.iterdir()] == [next(cache.iterdir()).name]
+
+
+def test_a_strict_scan_that_raises_leaves_no_temporary_cache(tmp_path: Path) -> None:
+    d = tmp_path / "validation" / "annos"
+    d.mkdir(parents=True)
+    shutil.copy(FIXTURES / "good.json", d / "000001.json")
+    shutil.copy(FIXTURES / "truncated.json", d / "000002.json")
+    cache = tmp_path / "c"
+    with pytest.raises(AnnotationError):
+        scan_split(tmp_path, "validation", cache=cache, workers=1, strict=True)
+    assert [p for p in cache.iterdir() if p.name.endswith(".part")] == []

@@ -17,8 +17,13 @@ How it is fast
   well-formed file has, no ``true``/``false``, ``[`` count = the exact count of its lists, structure and
   ranges checked in bulk); anything else goes through the authoritative checker of
   :mod:`df2kit.io._check`, so both paths agree (a property test holds both fast paths to it).
-* A cold scan writes its cache from the workers' parts in a thread while the parts are joined into the
-  table, so the two copies overlap.
+* Jobs shrink as the scan goes on (big first, small last), so few messages travel and both cores finish
+  together.
+* The cache is a folder with one raw file per column. A cold scan streams the two big columns (landmarks
+  and polygon points, nine tenths of the bytes) into it part by part while the workers parse; the table then
+  memory-maps them from there (copy-on-write), so they are neither joined nor copied a second time, and a
+  cached scan maps them without reading. Like Hugging Face datasets' Arrow cache: delete a cache folder
+  whenever you like, but do not edit its files in place while a table that maps them is in use.
 * The parsed split is cached on disk (``$DF2KIT_CACHE_DIR``, default ``~/.cache/df2kit``) keyed on every
   annotation file's name, size and modification time. A re-scan re-parses only the files that changed, so
   an unchanged split loads in well under a second per 100k files and an interrupted download can be
@@ -52,7 +57,7 @@ try:  # the fastest path of the scanner; orjson does the same work where simdjso
 except ImportError:  # pragma: no cover - simdjson is a dependency; kept for platforms without a wheel
     _simdjson = None
 
-from .._atomic import atomic_open
+from .._atomic import part_prefix, remove_stale_parts
 from .._progress import progress_bar
 from .._workers import cpu_count, mp_context
 from ..errors import AnnotationError, DatasetError, Issue
@@ -76,7 +81,7 @@ log = logging.getLogger(__name__)
 
 #: The split folder names of a DeepFashion2 root.
 SPLITS = ("train", "validation", "test")
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 _NAMES = {c.name: c.id for c in CATEGORIES}
 _NAME_OF = [""] + [c.name for c in CATEGORIES]
 _K = [0] + [c.num_landmarks for c in CATEGORIES]
@@ -1143,23 +1148,39 @@ def _stat_all(anno_dir: Path, names: list[str]) -> tuple[np.ndarray, np.ndarray]
     return sizes, mtimes
 
 
+def _jobs(names: list[str], workers: int) -> list[list[str]]:
+    """Split the files into jobs: one job per 2,000 files for one worker; for several, shrinking jobs (an
+    quarter of what is left per worker, at least ``_MIN_CHUNK`` files), so that few messages travel and the
+    workers still finish together."""
+    if workers <= 1:
+        n_jobs = max(1, len(names) // 2000)
+        step = -(-len(names) // n_jobs) if names else 1
+        return [names[i : i + step] for i in range(0, len(names), step)]
+    jobs, i = [], 0
+    while i < len(names):
+        size = max(_MIN_CHUNK, (len(names) - i) // (4 * workers))
+        if len(names) - i - size < _MIN_CHUNK:
+            size = len(names) - i
+        jobs.append(names[i : i + size])
+        i += size
+    return jobs
+
+
 def _parse_all(
-    anno_dir: Path, names: list[str], *, workers: int, progress: bool, strict: bool, beside: Any = None
+    anno_dir: Path, names: list[str], *, workers: int, progress: bool, strict: bool, sink: Any = None
 ) -> tuple[_Arrays, np.ndarray, np.ndarray]:
     """Parse files in ``workers`` processes, this one included; returns the rows plus each file's size and mtime.
 
-    ``beside(parts, sizes, mtimes)``, when given, runs in a thread while the parts are concatenated (the
-    scanner writes its cache from the parts that way: both copies release the GIL, and the helper
-    processes' cores are free by then).
+    ``sink(part)``, when given, is called with each part in file order as soon as the parts before it are in;
+    when it returns True it has stored the part's big columns (the cache writer streams them to disk), and
+    they are dropped here, so the returned arrays hold the big columns of the parts it did not take only.
 
     The jobs are taken in turn from a shared counter by ``workers - 1`` helper processes and by this process
     itself, so every core parses all the time and only the helpers' results travel between processes. Parts
     are used in job order (strict mode raises the first error in file order), so the result does not depend
     on who parsed what.
     """
-    n_jobs = max(1, min(len(names) // _MIN_CHUNK, workers * 8)) if workers > 1 else max(1, len(names) // 2000)
-    step = -(-len(names) // n_jobs) if names else 1
-    jobs = [names[i : i + step] for i in range(0, len(names), step)]
+    jobs = _jobs(names, workers)
     results: list[tuple[_Arrays, np.ndarray, np.ndarray] | None] = [None] * len(jobs)
     checked = 0  # jobs 0..checked-1 are in and passed the strict check
     bar = progress_bar(total=len(names), desc=f"scan {anno_dir.parent.name}", unit="file", enabled=progress)
@@ -1170,6 +1191,9 @@ def _parse_all(
         bar.update(len(jobs[j]))
         while checked < len(jobs) and (done := results[checked]) is not None:
             _raise_if_strict(done[0], strict)
+            if sink is not None and sink(done[0]):
+                done[0].landmarks = done[0].landmarks[:0]
+                done[0].points = done[0].points[:0]
             checked += 1
 
     try:
@@ -1184,17 +1208,7 @@ def _parse_all(
     empty = np.zeros(0, np.int64)
     sizes = np.concatenate([p[1] for p in parts]) if parts else empty
     mtimes = np.concatenate([p[2] for p in parts]) if parts else empty
-    thread = None
-    if beside is not None:
-        import threading
-
-        thread = threading.Thread(target=beside, args=([p[0] for p in parts], sizes, mtimes), name="df2kit-cache")
-        thread.start()
-    try:
-        arrays = _concat([p[0] for p in parts]) if parts else _to_arrays(_Chunk())
-    finally:
-        if thread is not None:
-            thread.join()
+    arrays = _concat([p[0] for p in parts]) if parts else _to_arrays(_Chunk())
     return arrays, sizes, mtimes
 
 
@@ -1274,43 +1288,38 @@ def _raise_if_strict(part: _Arrays, strict: bool) -> None:
 
 def _cache_path(cache_dir: Path, anno_dir: Path) -> Path:
     h = hashlib.blake2b(str(anno_dir.resolve()).encode(), digest_size=10).hexdigest()
-    return cache_dir / f"scan-{h}.bin"
+    return cache_dir / f"scan-{h}"
 
 
-_CACHE_MAGIC = b"DF2KSCAN"
-_ALIGN = 64
+_COLUMNS = ("stems", "source", "pair_id", "item_count", "item_key", "category_id", "style", "bbox", "attrs",
+            "landmarks", "polygon_count", "point_count", "points")
+_STREAMED = ("landmarks", "points")  # the big columns: written part by part while the scan runs
+_HEAD = "head.json"
 
 
 def _load_cache(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-    """The arrays and meta of a cache file, or None when it is missing, of another version or broken.
+    """The arrays and meta of a cache folder, or None when it is missing, of another version or broken.
 
-    The file is ``_CACHE_MAGIC``, the header length (8 bytes, little-endian), a JSON header (meta plus each
-    array's dtype, shape and offset from the data's start) and, from the next multiple of ``_ALIGN`` bytes,
-    the arrays' raw bytes: one read, and every array is a view of it (no zip, no checksum: the file is
-    written under a temporary name and renamed, so it is whole or absent).
+    The folder holds ``head.json`` (version, meta, each array's dtype and shape) and one raw file per array.
+    The big columns are memory-mapped copy-on-write (they share the page cache's pages: no copy, no read
+    until used); the small ones are read. The folder is written under a temporary name and renamed, so it
+    is whole or absent; a column file of the wrong length is refused all the same.
     """
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            buf = np.empty(size, np.uint8)  # not zero-filled, unlike bytearray
-            if f.readinto(memoryview(buf)) != size or buf[:8].tobytes() != _CACHE_MAGIC:
-                return None
-        n = int.from_bytes(buf[8:16].tobytes(), "little")
-        head = orjson.loads(buf[16 : 16 + n].tobytes())
-        start = -(-(16 + n) // _ALIGN) * _ALIGN
-        if start + head["data_bytes"] != size:  # cut short or grown: not this writer's whole file
+        if not path.is_dir():
             return None
+        head = orjson.loads((path / _HEAD).read_bytes())
         meta = head["meta"]
         if meta.get("version") != _CACHE_VERSION:
             return None
         data = {}
-        for name, dtype, shape, offset in head["arrays"]:
+        for name, dtype, shape in head["arrays"]:
             dt = np.dtype(dtype)
-            count = int(np.prod(shape, dtype=np.int64))
-            if start + offset + count * dt.itemsize > size:
+            nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+            f = path / f"{name}.bin"
+            if f.stat().st_size != nbytes:  # cut short or grown: not what the head describes
                 return None
-            at = start + offset
-            data[name] = buf[at : at + count * dt.itemsize].view(dt).reshape(shape)
+            data[name] = _map_file(f, dt, shape) if name in _STREAMED else np.fromfile(f, dtype=dt).reshape(shape)
         return data, meta
     except Exception as e:  # noqa: BLE001 - a broken cache is simply rebuilt
         if path.exists():
@@ -1318,51 +1327,126 @@ def _load_cache(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]] | No
         return None
 
 
-def _in_id_order(parts: list[_Arrays]) -> bool:
-    """True when the parts' rows, one after the other, have strictly increasing image ids (then sorting and
-    de-duplicating change nothing)."""
-    stems = [p.stems for p in parts if len(p.stems)]
-    if not stems:
+def _map_file(f: Path, dt: np.dtype, shape: Sequence[int]) -> np.ndarray:
+    """A writable array over a file's pages, copy-on-write: writes stay in this process, the file is never
+    changed. (The cache writer only ever renames a new folder into place, so a mapped file is not cut.)"""
+    import mmap
+
+    if not int(np.prod(shape, dtype=np.int64)):
+        return np.zeros(shape, dt)
+    with open(f, "rb") as fh:
+        m = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
+    return np.frombuffer(m, dtype=dt).reshape(shape)
+
+
+def _replace_folder(tmp: Path, path: Path) -> None:
+    """Rename the folder ``tmp`` to ``path``, replacing an older ``path`` (renamed aside, then removed)."""
+    import shutil
+
+    old = None
+    if path.exists():
+        old = path.parent / (part_prefix(path.name) + "old.part")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    for stale in (path.with_suffix(".bin"), path.with_suffix(".npz")):  # the same split's older cache formats
+        stale.unlink(missing_ok=True)
+
+
+class _CacheWriter:
+    """Writes a cache folder under a temporary name: the big columns part by part while the scan runs
+    (:meth:`add`, in file order), the rest at the end (:meth:`commit`), which renames it into place."""
+
+    def __init__(self, path: Path) -> None:
+        import tempfile
+
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(path.parent, path.name)
+        self.tmp = Path(tempfile.mkdtemp(prefix=part_prefix(path.name), suffix=".part", dir=path.parent))
+        self.files = {c: open(self.tmp / f"{c}.bin", "wb", buffering=0) for c in _STREAMED}  # noqa: SIM115
+        self.rows = dict.fromkeys(_STREAMED, 0)  # rows whose bytes are all written
+        self.failed = False
+
+    def add(self, part: _Arrays) -> bool:
+        """Append a part's big columns; False (and nothing more is written) once a write has failed."""
+        if self.failed:
+            return False
+        try:
+            for c in _STREAMED:
+                a = np.ascontiguousarray(getattr(part, c), dtype=np.float64)
+                view = memoryview(a.reshape(-1).view(np.uint8))
+                while view:  # a raw write may take less than all
+                    view = view[self.files[c].write(view) :]
+        except OSError as e:
+            log.warning("could not write the scan cache %s: %s", self.path, e)
+            self.failed = True
+            return False
+        for c in _STREAMED:
+            self.rows[c] += len(getattr(part, c))
         return True
-    ids = np.concatenate(stems).astype(np.int64)
-    return bool(np.all(ids[1:] > ids[:-1]))
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+    def read_back(self) -> dict[str, np.ndarray]:
+        """The rows added so far, read into memory (when the table cannot use the files as written)."""
+        self.close()
+        out = {}
+        for c in _STREAMED:
+            w = 3 if c == "landmarks" else 2
+            out[c] = np.fromfile(self.tmp / f"{c}.bin", dtype=np.float64, count=self.rows[c] * w).reshape(-1, w)
+        return out
+
+    def commit(self, arrays: _Arrays, names: list[str], sizes: np.ndarray, mtimes: np.ndarray) -> dict[str, np.ndarray]:
+        """Write the other columns and the head, rename the folder into place, and return the streamed
+        columns mapped from their files."""
+        self.close()
+        payload = {c: getattr(arrays, c) for c in _COLUMNS if c not in _STREAMED}
+        payload["file_names"] = np.array(names, dtype=str) if names else np.zeros(0, "<U11")
+        payload["file_sizes"] = sizes
+        payload["file_mtimes"] = mtimes
+        head_arrays = []
+        for name, a in payload.items():
+            a = np.ascontiguousarray(a)
+            a.tofile(self.tmp / f"{name}.bin")
+            head_arrays.append([name, a.dtype.str, list(a.shape)])
+        for c in _STREAMED:
+            head_arrays.append([c, "<f8", [self.rows[c], 3 if c == "landmarks" else 2]])
+        meta = {"version": _CACHE_VERSION, "issues": [i.to_dict() for i in arrays.issues]}
+        (self.tmp / _HEAD).write_bytes(orjson.dumps({"meta": meta, "arrays": head_arrays}))
+        _replace_folder(self.tmp, self.path)
+        return {c: _map_file(self.path / f"{c}.bin", np.dtype("<f8"), [self.rows[c], 3 if c == "landmarks" else 2])
+                for c in _STREAMED}
+
+    def abort(self) -> None:
+        import shutil
+
+        self.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _save_cache(path: Path, parts: list[_Arrays], names: list[str], sizes: np.ndarray, mtimes: np.ndarray) -> None:
-    """Write the rows of ``parts`` (one after the other) as one raw cache file; each array's pieces are
-    written in turn, so the parts never need to be joined for it."""
-    meta = {"version": _CACHE_VERSION, "issues": [i.to_dict() for p in parts for i in p.issues]}
-    columns = ("stems", "source", "pair_id", "item_count", "item_key", "category_id", "style", "bbox", "attrs",
-               "landmarks", "polygon_count", "point_count", "points")
-    payload: dict[str, list[np.ndarray]] = {c: [getattr(p, c) for p in parts] for c in columns}
-    payload["file_names"] = [np.array(names, dtype=str) if names else np.zeros(0, "<U11")]
-    payload["file_sizes"] = [sizes]
-    payload["file_mtimes"] = [mtimes]
-    empty = _to_arrays(_Chunk())
-    arrays_head = []
-    offset = 0  # from the start of the data, which begins at the first multiple of _ALIGN after the header
-    for name, pieces in payload.items():
-        pieces = [a for a in pieces if len(a)] or [pieces[0] if pieces else getattr(empty, name)]
-        if len({(a.dtype.str, a.shape[1:]) for a in pieces}) > 1:  # e.g. stems of 6 and 7 digits: one dtype
-            pieces = [np.concatenate(pieces)]
-        payload[name] = pieces
-        first = pieces[0]
-        nbytes = sum(a.nbytes for a in pieces)
-        shape = [sum(len(a) for a in pieces), *first.shape[1:]]
-        arrays_head.append([name, first.dtype.str, shape, offset])
-        offset += -(-nbytes // _ALIGN) * _ALIGN
-    head = orjson.dumps({"meta": meta, "arrays": arrays_head, "data_bytes": offset})
-    start = -(-(16 + len(head)) // _ALIGN) * _ALIGN
+def _save_cache(path: Path, arrays: _Arrays, names: list[str], sizes: np.ndarray, mtimes: np.ndarray) -> None:
+    """Write a whole table's rows as a cache folder (the incremental and the out-of-order paths)."""
     try:
-        with atomic_open(path, "wb") as f:
-            f.write(_CACHE_MAGIC + len(head).to_bytes(8, "little") + head + b"\0" * (start - 16 - len(head)))
-            for pieces in payload.values():
-                for a in pieces:
-                    f.write(np.ascontiguousarray(a).reshape(-1).view(np.uint8).data)
-                f.write(b"\0" * (-sum(a.nbytes for a in pieces) % _ALIGN))
-        path.with_suffix(".npz").unlink(missing_ok=True)  # the same split's cache in df2kit's first format
+        w = _CacheWriter(path)
     except OSError as e:
         log.warning("could not write the scan cache %s: %s", path, e)
+        return
+    try:
+        if not w.add(arrays):
+            w.abort()
+            return
+        w.commit(arrays, names, sizes, mtimes)
+    except OSError as e:
+        w.abort()
+        log.warning("could not write the scan cache %s: %s", path, e)
+    except BaseException:
+        w.abort()
+        raise
 
 
 def _arrays_from_cache(data: dict[str, np.ndarray], meta: dict[str, Any]) -> _Arrays:
@@ -1382,6 +1466,49 @@ def _arrays_from_cache(data: dict[str, np.ndarray], meta: dict[str, Any]) -> _Ar
         points=data["points"],
         issues=[Issue(**d) for d in meta["issues"]],
     )
+
+
+def _cold(
+    anno_dir: Path, names: list[str], cache_file: Path | None, workers: int, progress: bool, strict: bool
+) -> tuple[_Arrays, np.ndarray, np.ndarray, bool]:
+    """Parse a whole split; returns the rows, each file's size and mtime, and whether a cache is still to be
+    written. With ``cache_file``, the big columns stream into a new cache folder while the workers parse,
+    and the table maps them from there: no join of the parts, no second copy, no write at the end."""
+    writer = None
+    if cache_file is not None:
+        try:
+            writer = _CacheWriter(cache_file)
+        except OSError as e:
+            log.warning("could not write the scan cache %s: %s", cache_file, e)
+    try:
+        arrays, sizes, mtimes = _parse_all(
+            anno_dir, names, workers=workers, progress=progress, strict=strict,
+            sink=writer.add if writer is not None else None,
+        )
+        if writer is None:
+            return _dedupe_ids(_sorted_by_id(arrays), anno_dir), sizes, mtimes, cache_file is not None
+        ids = arrays.stems.astype(np.int64)
+        in_order = bool(np.all(ids[1:] > ids[:-1]))  # then the table is these rows as they are
+        save_later = in_order is False and not writer.failed  # sorted or de-duplicated rows: saved afterwards
+        if not writer.failed and in_order:
+            try:
+                big = writer.commit(arrays, names, sizes, mtimes)
+            except OSError as e:
+                log.warning("could not write the scan cache %s: %s", cache_file, e)
+            else:
+                arrays.landmarks, arrays.points = big["landmarks"], big["points"]
+                return arrays, sizes, mtimes, False
+        # rows out of id order, or the cache disk failed: the streamed rows come back into memory
+        back = writer.read_back()
+        arrays.landmarks = np.concatenate([back["landmarks"], arrays.landmarks])
+        arrays.points = np.concatenate([back["points"], arrays.points])
+        writer.abort()
+        writer = None
+        return _dedupe_ids(_sorted_by_id(arrays), anno_dir), sizes, mtimes, save_later
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
 
 
 def scan_split(
@@ -1427,20 +1554,9 @@ def scan_split(
         if res is not None:
             arrays, save = res
     if arrays is None:
-        saved: list[bool] = []
-
-        def save_parts(parts: list[_Arrays], sizes: np.ndarray, mtimes: np.ndarray) -> None:
-            if cache_file is not None and _in_id_order(parts):  # the table is these rows as they are
-                _save_cache(cache_file, parts, names, sizes, mtimes)
-                saved.append(True)
-
-        arrays, sizes, mtimes = _parse_all(
-            anno_dir, names, workers=n_workers, progress=progress, strict=strict, beside=save_parts if save else None
-        )
-        arrays = _dedupe_ids(_sorted_by_id(arrays), anno_dir)
-        save = save and not saved
+        arrays, sizes, mtimes, save = _cold(anno_dir, names, cache_file if save else None, n_workers, progress, strict)
     if save and cache_file is not None:
-        _save_cache(cache_file, [arrays], names, sizes, mtimes)
+        _save_cache(cache_file, arrays, names, sizes, mtimes)
     issues = arrays.issues
     if strict:
         for i in issues:
