@@ -379,10 +379,18 @@ class _FullDisk:
         self.f.close()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("budget", [0, 1000, 4000])
 def test_a_cache_disk_that_fills_up_mid_scan_loses_no_rows(
-    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, budget: int
+    split_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    budget: int,
+    workers: int,
 ) -> None:
+    """One worker appends the big columns in this process; several write them from every process at their
+    place (pwrite). Either way a full disk costs the cache, never a row."""
     monkeypatch.setattr(scan_mod, "_MIN_CHUNK", 7)
     real_init = scan_mod._CacheWriter.__init__
 
@@ -391,13 +399,39 @@ def test_a_cache_disk_that_fills_up_mid_scan_loses_no_rows(
         self.files["points"] = _FullDisk(self.files["points"], budget)
 
     monkeypatch.setattr(scan_mod._CacheWriter, "__init__", init)
+    real_pwrite = scan_mod._pwrite_all
+    spent = [0]
+
+    def pwrite(fd, a, offset):
+        spent[0] += a.nbytes
+        if spent[0] > budget:
+            raise OSError(28, "No space left on device")
+        real_pwrite(fd, a, offset)
+
+    monkeypatch.setattr(scan_mod, "_pwrite_all", pwrite)
     cache = tmp_path / "c"
-    got = scan_split(split_dir, None, cache=cache, workers=2)
+    got = scan_split(split_dir, None, cache=cache, workers=workers)
     want = scan_split(split_dir, None, cache=False, workers=1)
     for k, v in want._arrays().items():
         assert np.array_equal(v, got._arrays()[k]), k
     assert "No space left on device" in caplog.text
     assert not cache.exists() or list(cache.iterdir()) == []  # no cache, and no temporary folder left
+
+
+def test_direct_writes_from_several_processes_land_in_file_order(
+    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many small jobs over two processes: each writes its own jobs' big columns at their place; the
+    cache's files equal a one-process scan's columns."""
+    monkeypatch.setattr(scan_mod, "_MIN_CHUNK", 3)
+    cache = tmp_path / "c"
+    got = scan_split(split_dir, None, cache=cache, workers=2)
+    want = scan_split(split_dir, None, cache=False, workers=1)
+    (folder,) = cache.iterdir()
+    assert np.array_equal(np.fromfile(folder / "points.bin").reshape(-1, 2), want.points)
+    assert np.array_equal(np.fromfile(folder / "landmarks.bin").reshape(-1, 3), want.landmarks)
+    for k, v in want._arrays().items():
+        assert np.array_equal(v, got._arrays()[k]), k
 
 
 def test_rows_out_of_file_order_are_sorted_and_cached(tmp_path: Path) -> None:

@@ -19,10 +19,12 @@ How it is fast
   :mod:`df2kit.io._check`, so both paths agree (a property test holds both fast paths to it).
 * Jobs shrink as the scan goes on (big first, small last), so few messages travel and both cores finish
   together.
-* The cache is a folder with one raw file per column. A cold scan streams the two big columns (landmarks
-  and polygon points, nine tenths of the bytes) into it part by part while the workers parse; the table then
-  memory-maps them from there (copy-on-write), so they are neither joined nor copied a second time, and a
-  cached scan maps them without reading. Like Hugging Face datasets' Arrow cache: delete a cache folder
+* The cache is a folder with one raw file per column. During a cold scan every process writes the two big
+  columns (landmarks and polygon points, nine tenths of the bytes) of the jobs it parsed straight into the
+  cache's files at their place (``pwrite``; a job's place is known once all earlier jobs have published their
+  row counts), so they never travel between processes; the table then memory-maps them from there
+  (copy-on-write), so they are neither joined nor copied a second time, and a cached scan maps them without
+  reading. Like Hugging Face datasets' Arrow cache: delete a cache folder
   whenever you like, but do not edit its files in place while a table that maps them is in use.
 * The parsed split is cached on disk (``$DF2KIT_CACHE_DIR``, default ``~/.cache/df2kit``) keyed on every
   annotation file's name, size and modification time. A re-scan re-parses only the files that changed, so
@@ -42,6 +44,7 @@ import itertools
 import logging
 import operator
 import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -1167,13 +1170,15 @@ def _jobs(names: list[str], workers: int) -> list[list[str]]:
 
 
 def _parse_all(
-    anno_dir: Path, names: list[str], *, workers: int, progress: bool, strict: bool, sink: Any = None
+    anno_dir: Path, names: list[str], *, workers: int, progress: bool, strict: bool, writer: Any = None
 ) -> tuple[_Arrays, np.ndarray, np.ndarray]:
     """Parse files in ``workers`` processes, this one included; returns the rows plus each file's size and mtime.
 
-    ``sink(part)``, when given, is called with each part in file order as soon as the parts before it are in;
-    when it returns True it has stored the part's big columns (the cache writer streams them to disk), and
-    they are dropped here, so the returned arrays hold the big columns of the parts it did not take only.
+    ``writer`` (a :class:`_CacheWriter`), when given, stores the big columns (landmarks, points) and the
+    returned arrays hold only the big columns it did not take. With helper processes (and ``os.pwrite``),
+    every process writes the big columns of the jobs it parsed straight into the writer's files at their
+    place (see :class:`_DirectSink`), so they never travel between processes, and ``writer.direct`` is set;
+    otherwise ``writer.add`` appends each part in file order here.
 
     The jobs are taken in turn from a shared counter by ``workers - 1`` helper processes and by this process
     itself, so every core parses all the time and only the helpers' results travel between processes. Parts
@@ -1185,13 +1190,17 @@ def _parse_all(
     checked = 0  # jobs 0..checked-1 are in and passed the strict check
     bar = progress_bar(total=len(names), desc=f"scan {anno_dir.parent.name}", unit="file", enabled=progress)
 
+    direct = writer is not None and workers > 1 and len(jobs) > 1 and hasattr(os, "pwrite")
+    if writer is not None:
+        writer.direct = direct
+
     def take(j: int, res: tuple[_Arrays, np.ndarray, np.ndarray]) -> None:
         nonlocal checked
         results[j] = res
         bar.update(len(jobs[j]))
         while checked < len(jobs) and (done := results[checked]) is not None:
             _raise_if_strict(done[0], strict)
-            if sink is not None and sink(done[0]):
+            if writer is not None and not direct and writer.add(done[0]):
                 done[0].landmarks = done[0].landmarks[:0]
                 done[0].points = done[0].points[:0]
             checked += 1
@@ -1201,7 +1210,8 @@ def _parse_all(
             for j, names_j in enumerate(jobs):
                 take(j, _parse_files(str(anno_dir), names_j))
         else:
-            _parse_shared(str(anno_dir), jobs, min(workers, len(jobs)) - 1, take)
+            paths = writer.paths() if direct else None
+            _parse_shared(str(anno_dir), jobs, min(workers, len(jobs)) - 1, take, paths)
     finally:
         bar.close()
     parts = [r for r in results if r is not None]
@@ -1219,32 +1229,103 @@ def _next_job(counter: Any) -> int:
     return j
 
 
-def _helper(anno_dir: str, jobs: list[list[str]], counter: Any, out: Any) -> None:
+def _helper(anno_dir: str, jobs: list[list[str]], counter: Any, out: Any, paths: Any = None, rows: Any = None) -> None:
     """A helper process: parse jobs from the shared counter until none is left, sending ``(job, result)``;
-    ``None`` says it is done."""
+    ``None`` says it is done. With ``paths``, it writes its jobs' big columns itself and sends the rest."""
     try:
+        sink = _DirectSink(paths, rows, len(jobs)) if paths is not None else None
+        parent = os.getppid()
         while (j := _next_job(counter)) < len(jobs):
-            out.put((j, _parse_files(anno_dir, jobs[j])))
+            res = _parse_files(anno_dir, jobs[j])
+            if sink is not None:
+                res = (sink.publish(j, res[0]), res[1], res[2])
+            out.put((j, res))
+        if sink is not None:
+            sink.drain(lambda: time.sleep(0.0005) if os.getppid() == parent else sys.exit(1))
+            sink.close()
     except BaseException as e:  # noqa: BLE001 - sent to the parent, which raises it
         out.put((-1, e))
     out.put(None)
 
 
-def _parse_shared(anno_dir: str, jobs: list[list[str]], helpers: int, take: Any) -> None:
+def _pwrite_all(fd: int, a: np.ndarray, offset: int) -> None:
+    view = memoryview(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
+    while view:  # pwrite may write less than asked
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
+
+
+class _DirectSink:
+    """Writes the big columns of the parts this process parsed straight into the cache's column files.
+
+    A part's place in a file is the sum of the rows of all earlier jobs, whoever parsed them: every process
+    publishes its jobs' row counts in the shared ``rows`` array (-1 until known) and writes a part with
+    ``pwrite`` as soon as every earlier job has published. Nothing waits while there is parsing to do; at
+    the end each process :meth:`drain` s what is left (the earlier jobs are parsed by then, or being parsed).
+    """
+
+    def __init__(self, paths: dict[str, str], rows: Any, n_jobs: int) -> None:
+        self.fds = {c: os.open(paths[c], os.O_WRONLY) for c in _STREAMED}
+        self.rows, self.n_jobs = rows, n_jobs
+        self.pending: dict[int, _Arrays] = {}
+        self.known = 0  # jobs 0..known-1 have published their counts
+        self.next_row = [0, 0]  # landmark and point rows before job `known`
+        self.start: dict[int, tuple[int, int]] = {}
+
+    def publish(self, j: int, part: _Arrays) -> _Arrays:
+        """Publish job ``j``'s row counts, write its big columns when their place is known (else later), and
+        return the part without them (what travels to the calling process)."""
+        self.rows[2 * j], self.rows[2 * j + 1] = len(part.landmarks), len(part.points)
+        self.pending[j] = part
+        self.flush()
+        return replace(part, landmarks=part.landmarks[:0], points=part.points[:0])
+
+    def flush(self) -> None:
+        rows = self.rows
+        while self.known < self.n_jobs and rows[2 * self.known] >= 0 and rows[2 * self.known + 1] >= 0:
+            self.start[self.known] = (self.next_row[0], self.next_row[1])
+            self.next_row[0] += rows[2 * self.known]
+            self.next_row[1] += rows[2 * self.known + 1]
+            self.known += 1
+        for j in [j for j in self.pending if j < self.known]:
+            part = self.pending.pop(j)
+            lm0, pt0 = self.start[j]
+            _pwrite_all(self.fds["landmarks"], part.landmarks, lm0 * 24)
+            _pwrite_all(self.fds["points"], part.points, pt0 * 16)
+
+    def drain(self, wait: Any) -> None:
+        while True:
+            self.flush()
+            if not self.pending:
+                return
+            wait()
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+
+
+def _parse_shared(anno_dir: str, jobs: list[list[str]], helpers: int, take: Any, paths: Any = None) -> None:
     """Parse ``jobs`` here and in ``helpers`` processes; call ``take(job, result)`` for each, in this process.
 
     Helpers queue their results (a feeder thread sends them), so they never wait for this process to finish
-    its own job before parsing the next.
+    its own job before parsing the next. With ``paths`` (the cache's column files), every process writes
+    its jobs' big columns itself (:class:`_DirectSink`) and only the rest travels.
     """
     import queue
 
     ctx = mp_context()
     counter = ctx.Value("q", 0)
+    rows = ctx.Array("q", [-1] * (2 * len(jobs))) if paths is not None else None
     out = ctx.Queue()
-    procs = [ctx.Process(target=_helper, args=(anno_dir, jobs, counter, out), daemon=True) for _ in range(helpers)]
+    procs = [
+        ctx.Process(target=_helper, args=(anno_dir, jobs, counter, out, paths, rows), daemon=True)
+        for _ in range(helpers)
+    ]
     for p in procs:
         p.start()
     running = len(procs)
+    sink = _DirectSink(paths, rows, len(jobs)) if paths is not None else None
 
     def receive(timeout: float | None) -> bool:
         nonlocal running
@@ -1264,12 +1345,19 @@ def _parse_shared(anno_dir: str, jobs: list[list[str]], helpers: int, take: Any)
 
     try:
         while (j := _next_job(counter)) < len(jobs):
-            take(j, _parse_files(anno_dir, jobs[j]))
+            res = _parse_files(anno_dir, jobs[j])
+            if sink is not None:
+                res = (sink.publish(j, res[0]), res[1], res[2])
+            take(j, res)
             while running and receive(None):
                 pass
+        if sink is not None:
+            sink.drain(lambda: receive(0.0005) if running else time.sleep(0.0005))
         while running:
             receive(1.0)
     finally:
+        if sink is not None:
+            sink.close()
         if running:
             for p in procs:
                 p.terminate()
@@ -1369,6 +1457,18 @@ class _CacheWriter:
         self.files = {c: open(self.tmp / f"{c}.bin", "wb", buffering=0) for c in _STREAMED}  # noqa: SIM115
         self.rows = dict.fromkeys(_STREAMED, 0)  # rows whose bytes are all written
         self.failed = False
+        self.direct = False  # set by _parse_all when the worker processes write the big columns themselves
+
+    def paths(self) -> dict[str, str]:
+        """The big columns' files, for the worker processes' direct writes."""
+        return {c: str(self.tmp / f"{c}.bin") for c in _STREAMED}
+
+    def count_rows(self, arrays: _Arrays) -> None:
+        """After direct writes: the rows the files hold are those the table's small columns describe."""
+        self.rows = {
+            "landmarks": int(NUM_LANDMARKS_BY_ID[arrays.category_id.astype(np.int64)].sum()),
+            "points": int(arrays.point_count.sum()),
+        }
 
     def add(self, part: _Arrays) -> bool:
         """Append a part's big columns; False (and nothing more is written) once a write has failed."""
@@ -1472,8 +1572,8 @@ def _cold(
     anno_dir: Path, names: list[str], cache_file: Path | None, workers: int, progress: bool, strict: bool
 ) -> tuple[_Arrays, np.ndarray, np.ndarray, bool]:
     """Parse a whole split; returns the rows, each file's size and mtime, and whether a cache is still to be
-    written. With ``cache_file``, the big columns stream into a new cache folder while the workers parse,
-    and the table maps them from there: no join of the parts, no second copy, no write at the end."""
+    written. With ``cache_file``, the big columns go into a new cache folder while the workers parse, and the
+    table maps them from there: no join of the parts, no second copy, no write at the end."""
     writer = None
     if cache_file is not None:
         try:
@@ -1481,12 +1581,22 @@ def _cold(
         except OSError as e:
             log.warning("could not write the scan cache %s: %s", cache_file, e)
     try:
-        arrays, sizes, mtimes = _parse_all(
-            anno_dir, names, workers=workers, progress=progress, strict=strict,
-            sink=writer.add if writer is not None else None,
-        )
+        try:
+            arrays, sizes, mtimes = _parse_all(
+                anno_dir, names, workers=workers, progress=progress, strict=strict, writer=writer
+            )
+        except OSError as e:  # only the cache's writes raise it (unreadable files are issues): parse again
+            if writer is None:
+                raise
+            log.warning("could not write the scan cache %s: %s", cache_file, e)
+            writer.abort()
+            writer = None
+            arrays, sizes, mtimes = _parse_all(anno_dir, names, workers=workers, progress=progress, strict=strict)
+            return _dedupe_ids(_sorted_by_id(arrays), anno_dir), sizes, mtimes, False
         if writer is None:
             return _dedupe_ids(_sorted_by_id(arrays), anno_dir), sizes, mtimes, cache_file is not None
+        if writer.direct:
+            writer.count_rows(arrays)
         ids = arrays.stems.astype(np.int64)
         in_order = bool(np.all(ids[1:] > ids[:-1]))  # then the table is these rows as they are
         save_later = in_order is False and not writer.failed  # sorted or de-duplicated rows: saved afterwards
