@@ -65,3 +65,18 @@ def test_huge_category_id_in_a_landmarks_file(tmp_path: Path) -> None:
     p.write_text(f'[{{"image_id": 1, "category_id": {2**63}, "keypoints": [{kp}], "score": 0.5}}]')
     (_, entries), = list(iter_result_chunks(p, whole_numbers=True))
     assert entries[0]["category_id"] == 2**63 and len(entries[0]["keypoints"]) == 882
+
+
+@pytest.mark.parametrize("field", ["image_id", "category_id"])
+@pytest.mark.parametrize("value", [[], [1], [[2]]])
+def test_a_list_in_place_of_an_id_is_a_results_error(results_gt: Path, field: str, value) -> None:
+    # was: ValueError "operands could not be broadcast" (np.array([[]]) has shape (1, 0), read as ids)
+    from df2kit.errors import ResultsError
+    from df2kit.evaluation import evaluate
+    from df2kit.io import scan_split
+
+    table = scan_split(results_gt, None, cache=False, workers=1)
+    entry = {"image_id": int(table.image_id[0]), "category_id": 1, "keypoints": [0.0] * 882, "score": 0.5,
+             field: value}
+    with pytest.raises(ResultsError, match=field):
+        evaluate("landmarks", table, [entry])

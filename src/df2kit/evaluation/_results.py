@@ -405,6 +405,8 @@ def _ints(entries: Sequence[Any], key: str, first: int, src: str | None) -> np.n
         arr = np.array(vals)
     except (KeyError, TypeError, ValueError):
         raise _first_bad(entries, key, first, src, _check_int) from None
+    if arr.shape != (len(vals),):  # lists in place of ids: [[]] is a float array of shape (1, 0)
+        raise _first_bad(entries, key, first, src, _check_int)
     if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2**63:  # would wrap around to negative
         raise _first_bad(entries, key, first, src, _check_int)
     if bool in set(map(type, vals)):  # numpy reads true as 1
