@@ -85,10 +85,8 @@ log = logging.getLogger(__name__)
 #: The split folder names of a DeepFashion2 root.
 SPLITS = ("train", "validation", "test")
 _CACHE_VERSION = 3
-_NAMES = {c.name: c.id for c in CATEGORIES}
 _NAME_OF = [""] + [c.name for c in CATEGORIES]
 _K = [0] + [c.num_landmarks for c in CATEGORIES]
-_ATTRS = ("scale", "occlusion", "zoom_in", "viewpoint")
 
 
 def _ragged_index(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
