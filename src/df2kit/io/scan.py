@@ -611,6 +611,28 @@ def _int_column(values: Sequence[Any], lo: int, hi: int) -> tuple[np.ndarray, np
     return out, ~ok
 
 
+def _scalar_columns(
+    n: int, cids: Sequence[Any], names: Sequence[Any], styles: Sequence[Any], attr_cols: Sequence[Sequence[Any]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """category_id, style and the 4 attributes as columns, plus a bad-item mask (type, range, name)."""
+    cid, bad = _int_column(cids, 1, 14)
+    cid[bad] = 1
+    bad |= np.array(names, dtype=object) != _NAME_ARR[cid]
+    style, b = _int_column(styles, 0, 2**63 - 1)
+    bad |= b
+    attrs = np.zeros((n, 4), np.int8)
+    for k, col in enumerate(attr_cols):
+        a, b = _int_column(col, 1, 4)
+        bad |= b
+        attrs[:, k] = np.where(b, 1, a)
+    return cid, style, attrs, bad
+
+
+def _bad_keys(keys: Sequence[str]) -> np.ndarray:
+    """True for item keys that are not ``item`` + digits."""
+    return np.fromiter((not (k[:4] == "item" and k[4:].isdigit()) for k in keys), dtype=bool, count=len(keys))
+
+
 def _items_bulk(c: _Candidates) -> tuple[_Arrays, np.ndarray]:
     """Columns of the candidates' items with C-level passes only; (arrays, bad item mask).
 
@@ -625,17 +647,8 @@ def _items_bulk(c: _Candidates) -> tuple[_Arrays, np.ndarray]:
         cids, names, styles, bbs, lms, segs, s1, s2, s3, s4 = zip(*fields)
     else:
         cids = names = styles = bbs = lms = segs = s1 = s2 = s3 = s4 = ()
-    cid, b = _int_column(cids, 1, 14)
+    cid, style, attrs, b = _scalar_columns(n, cids, names, styles, (s1, s2, s3, s4))
     bad |= b
-    cid[b] = 1
-    bad |= np.array(names, dtype=object) != _NAME_ARR[cid]
-    style, b = _int_column(styles, 0, 2**63 - 1)
-    bad |= b
-    attrs = np.zeros((n, 4), np.int8)
-    for k, col in enumerate((s1, s2, s3, s4)):
-        a, b = _int_column(col, 1, 4)
-        bad |= b
-        attrs[:, k] = np.where(b, 1, a)
     bb_len = np.fromiter(map(len, bbs), dtype=np.int64, count=n)
     lm_len = np.fromiter(map(len, lms), dtype=np.int64, count=n)
     seg_len = np.fromiter(map(len, segs), dtype=np.int64, count=n)
@@ -652,7 +665,7 @@ def _items_bulk(c: _Candidates) -> tuple[_Arrays, np.ndarray]:
     lm = np.fromiter(itertools.chain.from_iterable(lms), dtype=np.float64, count=int(lm_len.sum())).reshape(-1, 3)
     pts = np.fromiter(itertools.chain.from_iterable(polys), dtype=np.float64, count=int(p_len.sum())).reshape(-1, 2)
     keys = c.keys
-    bad |= np.fromiter((not (k[:4] == "item" and k[4:].isdigit()) for k in keys), dtype=bool, count=n)
+    bad |= _bad_keys(keys)
     arrays = _Arrays(
         stems=np.array(c.stems, dtype=str) if c.stems else np.zeros(0, dtype="<U6"),
         source=np.array(c.source, dtype=np.int8),
@@ -960,16 +973,7 @@ def _items_simd(c: _SimdColumns) -> tuple[_Arrays, np.ndarray]:
         cids, names, styles, s1, s2, s3, s4 = zip(*c.scalars)
     else:
         cids = names = styles = s1 = s2 = s3 = s4 = ()
-    cid, bad = _int_column(cids, 1, 14)
-    cid[bad] = 1
-    bad |= np.array(names, dtype=object) != _NAME_ARR[cid]
-    style, b = _int_column(styles, 0, 2**63 - 1)
-    bad |= b
-    attrs = np.zeros((n, 4), np.int8)
-    for k, col in enumerate((s1, s2, s3, s4)):
-        a, b = _int_column(col, 1, 4)
-        bad |= b
-        attrs[:, k] = np.where(b, 1, a)
+    cid, style, attrs, bad = _scalar_columns(n, cids, names, styles, (s1, s2, s3, s4))
     seg_n = np.array(c.seg_n, dtype=np.int64)
     p_len = np.array(c.p_len, dtype=np.int64)
     bad |= seg_n == 0
@@ -977,7 +981,7 @@ def _items_simd(c: _SimdColumns) -> tuple[_Arrays, np.ndarray]:
     if bad_poly.any():
         bad[np.repeat(np.arange(n), seg_n)[bad_poly]] = True
     keys = c.keys
-    bad |= np.fromiter((not k[4:].isdigit() or k[:4] != "item" for k in keys), dtype=bool, count=n)
+    bad |= _bad_keys(keys)
     arrays = _Arrays(
         stems=np.array(c.stems, dtype=str) if c.stems else np.zeros(0, dtype="<U6"),
         source=np.array(c.source, dtype=np.int8),
