@@ -10,8 +10,7 @@ Importing this package is cheap; torch is imported when :func:`train` or :func:`
 
 from __future__ import annotations
 
-from typing import Any
-
+from .._lazy import lazy_getattr
 from .config import LossWeights, TrainConfig, build_config, load_config_file
 
 __all__ = [
@@ -37,9 +36,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -12,8 +12,7 @@ This package and :mod:`df2kit.engine` are the only parts of df2kit that import t
 
 from __future__ import annotations
 
-from typing import Any
-
+from .._lazy import lazy_getattr
 from .config import BACKBONES, PRESETS, ModelConfig
 
 __all__ = ["BACKBONES", "LOSS_NAMES", "PRESETS", "MatchRCNN", "ModelConfig", "load_weights", "plain_mask_rcnn"]
@@ -26,9 +25,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
