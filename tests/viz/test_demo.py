@@ -77,3 +77,29 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys) -> None:
     c = check_html(text)
     assert "Not evaluated" not in " ".join(c.text)
     assert sum(1 for i in c.imgs if i["alt"].endswith("ground truth and predictions")) > 0
+
+
+def test_size_flags_replace_only_what_they_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[DemoPlan] = []
+
+    def fake_run_demo(out, *, plan, device, progress):  # the flags' whole job is the plan they hand on
+        seen.append(plan)
+        raise DemoStageError("stop here")
+
+    monkeypatch.setattr(demo_mod, "run_demo", fake_run_demo)
+    assert main(["-q", "demo", "--out", str(tmp_path / "a"), "--train-images", "1500", "--epochs", "16"]) == 1
+    assert main(["-q", "demo", "--quick", "--out", str(tmp_path / "b"), "--validation-images", "20"]) == 1
+    assert seen == [
+        DemoPlan(train_images=1500, validation_images=demo_mod.FULL.validation_images, size=demo_mod.FULL.size, epochs=16),
+        DemoPlan(train_images=demo_mod.QUICK.train_images, validation_images=20, size=demo_mod.QUICK.size,
+                 epochs=demo_mod.QUICK.epochs),
+    ]
+
+
+@pytest.mark.parametrize("flag", ["--epochs", "--train-images", "--validation-images"])
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_bad_size_flags_are_usage_errors(flag: str, value: str, capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["demo", flag, value])
+    assert e.value.code == 2
+    assert f"argument {flag}: expected a whole number >= 1" in capsys.readouterr().err
