@@ -37,6 +37,15 @@ def test_config_from_preset_file_and_flags(tmp_path) -> None:
     assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
 
 
+def test_checkpoints_from_before_the_box_head_setting_keep_their_head() -> None:
+    # the small preset now uses the conv box head; a stored config without the key was trained with the MLP
+    stored = build_config(preset="small").to_dict()
+    assert stored["model"]["box_head"] == "conv"
+    del stored["model"]["box_head"]
+    assert TrainConfig.from_dict(stored).model.box_head == "mlp"
+    assert build_config(preset="paper").model.box_head == "mlp"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

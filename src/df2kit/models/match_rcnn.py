@@ -27,9 +27,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 from torchvision.models.detection import MaskRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
-from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.faster_rcnn import FastRCNNConvFCHead, FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.models.detection.roi_heads import RoIHeads, fastrcnn_loss, maskrcnn_inference, maskrcnn_loss
 from torchvision.ops import MultiScaleRoIAlign
@@ -203,6 +204,14 @@ class MatchRoIHeads(RoIHeads):
         return result, {}
 
 
+def _box_head(config: ModelConfig) -> nn.Module:
+    """The box head of ``config.box_head`` on 7x7 RoI features; its output has ``box_head_dim`` features."""
+    c = config.fpn_channels
+    if config.box_head == "conv":  # torchvision's Mask R-CNN v2 head, at the FPN's width
+        return FastRCNNConvFCHead((c, 7, 7), [c] * 4, [config.box_head_dim], norm_layer=nn.BatchNorm2d)
+    return TwoMLPHead(c * 49, config.box_head_dim)
+
+
 def _detector_kwargs(config: ModelConfig) -> dict[str, Any]:
     names = feature_names(config)
     c = config.fpn_channels
@@ -218,7 +227,7 @@ def _detector_kwargs(config: ModelConfig) -> dict[str, Any]:
         "rpn_post_nms_top_n_test": config.rpn_post_nms_top_n_test,
         "rpn_batch_size_per_image": config.rpn_batch_size_per_image,
         "box_roi_pool": MultiScaleRoIAlign(names, 7, 2),
-        "box_head": TwoMLPHead(c * 49, config.box_head_dim),
+        "box_head": _box_head(config),
         "box_predictor": FastRCNNPredictor(config.box_head_dim, NUM_CATEGORIES + 1),
         "box_score_thresh": config.box_score_thresh,
         "box_nms_thresh": config.box_nms_thresh,
