@@ -1384,6 +1384,7 @@ def _cache_path(cache_dir: Path, anno_dir: Path) -> Path:
 _COLUMNS = ("stems", "source", "pair_id", "item_count", "item_key", "category_id", "style", "bbox", "attrs",
             "landmarks", "polygon_count", "point_count", "points")
 _STREAMED = ("landmarks", "points")  # the big columns: written part by part while the scan runs
+_WIDTH = {"landmarks": 3, "points": 2}  # float64 values per row of each big column
 _HEAD = "head.json"
 
 
@@ -1499,7 +1500,7 @@ class _CacheWriter:
         self.close()
         out = {}
         for c in _STREAMED:
-            w = 3 if c == "landmarks" else 2
+            w = _WIDTH[c]
             out[c] = np.fromfile(self.tmp / f"{c}.bin", dtype=np.float64, count=self.rows[c] * w).reshape(-1, w)
         return out
 
@@ -1517,12 +1518,11 @@ class _CacheWriter:
             a.tofile(self.tmp / f"{name}.bin")
             head_arrays.append([name, a.dtype.str, list(a.shape)])
         for c in _STREAMED:
-            head_arrays.append([c, "<f8", [self.rows[c], 3 if c == "landmarks" else 2]])
+            head_arrays.append([c, "<f8", [self.rows[c], _WIDTH[c]]])
         meta = {"version": _CACHE_VERSION, "issues": [i.to_dict() for i in arrays.issues]}
         (self.tmp / _HEAD).write_bytes(orjson.dumps({"meta": meta, "arrays": head_arrays}))
         _replace_folder(self.tmp, self.path)
-        return {c: _map_file(self.path / f"{c}.bin", np.dtype("<f8"), [self.rows[c], 3 if c == "landmarks" else 2])
-                for c in _STREAMED}
+        return {c: _map_file(self.path / f"{c}.bin", np.dtype("<f8"), [self.rows[c], _WIDTH[c]]) for c in _STREAMED}
 
     def abort(self) -> None:
         import shutil
