@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,21 @@ import orjson
 
 from ..errors import DatasetError
 from ..io.scan import SPLITS, resolve_split
+
+
+def whole_number(minimum: int = 1) -> Callable[[str], int]:
+    """An argparse ``type`` for whole numbers >= ``minimum`` (a bad value is one usage line naming the flag)."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {v}")
+        return v
+
+    return parse
 
 
 def add_root(parser: argparse.ArgumentParser, *, split_default: str | None = None, split_help: str | None = None) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._common import whole_number
+
 NAME = "demo"
 HELP = "synthesise data, train the small baseline, predict, score, write the report"
 DESCRIPTION = """\
@@ -28,24 +30,17 @@ df2kit demo --train-images 1500 --epochs 16 --out demo-long    # ~100 CPU minute
 """
 
 
+_POSITIVE = whole_number(1)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", default="df2kit-demo", help="folder for everything (default: ./df2kit-demo)")
     p.add_argument("--quick", action="store_true", help="a smaller run (under 2 minutes on 2 CPU cores)")
-    p.add_argument("--train-images", type=_positive, metavar="N", help="synthetic training images (default 300; --quick 24)")
-    p.add_argument("--validation-images", type=_positive, metavar="N", help="synthetic validation images (default 60; --quick 8)")
-    p.add_argument("--epochs", type=_positive, metavar="N", help="training epochs (default 5; --quick 1)")
+    p.add_argument("--train-images", type=_POSITIVE, metavar="N", help="synthetic training images (default 300; --quick 24)")
+    p.add_argument("--validation-images", type=_POSITIVE, metavar="N", help="synthetic validation images (default 60; --quick 8)")
+    p.add_argument("--epochs", type=_POSITIVE, metavar="N", help="training epochs (default 5; --quick 1)")
     p.add_argument("--device", default="auto", help="'auto' (a GPU when there is one), 'cpu', 'cuda' or 'cuda:N'")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {n}")
-    return n
 
 
 def run(args: argparse.Namespace) -> int:

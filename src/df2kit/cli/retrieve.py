@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..search import BACKENDS, GalleryIndex, entries_from_search, search_similarity, write_retrieval_results
-from ._common import print_json
+from ._common import print_json, whole_number
 
 NAME = "retrieve"
 HELP = "search shop items for consumer items and write the official retrieval results"
@@ -37,14 +37,7 @@ _QUERY_KEYS = ("image_ids", "boxes_xyxy", "categories", "scores")
 _GALLERY_KEYS = ("image_ids", "boxes_xyxy")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {v}")
-    return v
+_positive_int = whole_number(1)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

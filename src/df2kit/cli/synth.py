@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_workers, print_json
+from ._common import add_json, add_workers, print_json, whole_number
 
 NAME = "synth"
 HELP = "write synthetic DeepFashion2-format shop and consumer images"
@@ -25,14 +25,7 @@ df2kit synth out/odd --validation 300 --quirks      # gaps, closed/degenerate po
 """
 
 
-def _count(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {v}")
-    return v
+_count = whole_number(0)
 
 
 def _size(text: str) -> int:
