@@ -54,6 +54,7 @@ def test_checkpoints_from_before_the_box_head_setting_keep_their_head() -> None:
         ("min_size = 3\n", "'min_size' is a model setting: put it under [model]"),
         ("epochs = 'many'\n", "epochs: expected int, got 'many'"),
         ("[model]\nbackbone = 'vgg'\n", "backbone: expected one of resnet18"),
+        ("[model]\nbox_head = 'dense'\n", "bad.toml: model.box_head: expected 'mlp' or 'conv'"),
         ("[loss]\nmask = -1\n", "expected a weight >= 0"),
         ("preset = 'huge'\n", "unknown preset 'huge'"),
         ("lr = \n", "invalid TOML"),

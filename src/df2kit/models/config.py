@@ -233,4 +233,9 @@ def from_dict(cls: type, values: dict[str, Any], *, where: str) -> Any:
             item=where,
         )
     kw = {k: _coerce(v, str(fields[k].type), where, k) for k, v in values.items()}
-    return cls(**kw)
+    try:
+        return cls(**kw)
+    except ConfigError as e:  # a value check of the dataclass: say where the value came from (file, section)
+        if e.item is None and e.path is None:
+            raise ConfigError(e.message, item=where, field=e.field) from None
+        raise
