@@ -64,7 +64,8 @@ def test_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
 def test_quick_demo_end_to_end(tmp_path: Path, capsys) -> None:
     pytest.importorskip("torch", reason="the demo trains a model: pip install 'df2kit[model]'")
     out = tmp_path / "demo"
-    assert main(["-q", "demo", "--quick", "--out", str(out)]) == 0
+    # one thread: the suite runs two test processes on two cores
+    assert main(["-q", "demo", "--quick", "--out", str(out), "--threads", "1"]) == 0
     printed = capsys.readouterr().out
     assert f"file://{(out / 'report.html').resolve()}" in printed
     done = json.loads((out / "demo.json").read_text())
@@ -81,14 +82,18 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys) -> None:
 
 def test_size_flags_replace_only_what_they_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[DemoPlan] = []
+    threads_seen: list[int] = []
 
-    def fake_run_demo(out, *, plan, device, progress):  # the flags' whole job is the plan they hand on
+    def fake_run_demo(out, *, plan, device, threads, progress):  # the flags' whole job is what they hand on
         seen.append(plan)
+        threads_seen.append(threads)
         raise DemoStageError("stop here")
 
     monkeypatch.setattr(demo_mod, "run_demo", fake_run_demo)
     assert main(["-q", "demo", "--out", str(tmp_path / "a"), "--train-images", "1500", "--epochs", "16"]) == 1
-    assert main(["-q", "demo", "--quick", "--out", str(tmp_path / "b"), "--validation-images", "20"]) == 1
+    assert main(["-q", "demo", "--quick", "--out", str(tmp_path / "b"), "--validation-images", "20",
+                 "--threads", "1"]) == 1
+    assert threads_seen == [0, 1]  # default 0: torch's one thread per core
     assert seen == [
         DemoPlan(train_images=1500, validation_images=demo_mod.FULL.validation_images, size=demo_mod.FULL.size, epochs=16),
         DemoPlan(train_images=demo_mod.QUICK.train_images, validation_images=20, size=demo_mod.QUICK.size,
@@ -96,10 +101,12 @@ def test_size_flags_replace_only_what_they_name(tmp_path: Path, monkeypatch: pyt
     ]
 
 
-@pytest.mark.parametrize("flag", ["--epochs", "--train-images", "--validation-images"])
-@pytest.mark.parametrize("value", ["0", "-3", "many"])
-def test_bad_size_flags_are_usage_errors(flag: str, value: str, capsys) -> None:
+_BAD = [(f, v, 1) for f in ("--epochs", "--train-images", "--validation-images") for v in ("0", "-3", "many")]
+
+
+@pytest.mark.parametrize(("flag", "value", "least"), [*_BAD, ("--threads", "-1", 0), ("--threads", "two", 0)])
+def test_bad_size_flags_are_usage_errors(flag: str, value: str, least: int, capsys) -> None:
     with pytest.raises(SystemExit) as e:
         main(["demo", flag, value])
     assert e.value.code == 2
-    assert f"argument {flag}: expected a whole number >= 1" in capsys.readouterr().err
+    assert f"argument {flag}: expected a whole number >= {least}" in capsys.readouterr().err
