@@ -59,6 +59,12 @@ def test_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
+def test_negative_threads_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with pytest.raises(DemoStageError, match="threads >= 0"):
+        run_demo(tmp_path / "d", threads=-1)
+    assert not (tmp_path / "d").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.model
 def test_quick_demo_end_to_end(tmp_path: Path, capsys) -> None:
