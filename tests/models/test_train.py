@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from df2kit.engine import build_config, read_summary, train
-from df2kit.engine.config import TrainConfig
+from df2kit.engine.config import LossWeights, TrainConfig
 from df2kit.errors import ConfigError
 
 from .conftest import tiny_config
@@ -35,6 +35,18 @@ def test_config_from_preset_file_and_flags(tmp_path) -> None:
     with pytest.raises(ConfigError, match="anchor_sizes: expected 5 sizes"):
         build_config(preset="paper", file=tmp_path / "run.toml")
     assert TrainConfig.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+
+
+def test_loss_weights_come_from_the_preset_then_file_then_flags(tmp_path) -> None:
+    small, paper = build_config(preset="small").loss, build_config(preset="paper").loss
+    assert (small.landmark, small.match, small.classifier, small.mask) == (0.1, 0.1, 1.0, 1.0)
+    assert paper == LossWeights()  # 1.0 each
+    (tmp_path / "run.toml").write_text('preset = "small"\n[loss]\nmatch = 0.5\n')
+    c = build_config(file=tmp_path / "run.toml", overrides={"loss.landmark": "2"})
+    assert (c.loss.landmark, c.loss.match) == (2.0, 0.5)
+    # a run's stored weights are its own: a checkpoint keeps the weights it was trained with
+    stored = c.to_dict()
+    assert TrainConfig.from_dict(stored).loss == c.loss
 
 
 def test_checkpoints_from_before_the_box_head_setting_keep_their_head() -> None:

@@ -75,7 +75,7 @@ def _add_field(group: Any, f: dataclasses.Field[Any], dest: str, flag: str, smal
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..engine.config import TRAIN_PRESETS
+    from ..engine.config import LOSS_PRESETS, TRAIN_PRESETS
 
     p.usage = "df2kit train ROOT --out RUN_DIR [--config FILE] [--preset {paper,small}] [--resume] [options]"
     p.add_argument("root", metavar="ROOT", help="DeepFashion2 root (with train/ and validation/) or a split folder")
@@ -92,7 +92,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         _add_field(g, f, f"m__{f.name}", "--" + f.name.replace("_", "-"), MODEL_PRESETS["small"].get(f.name))
     g = p.add_argument_group("loss weights (also the [loss] section of --config)")
     for f in dataclasses.fields(LossWeights):
-        _add_field(g, f, f"l__{f.name}", "--loss-" + f.name.replace("_", "-"), None)
+        _add_field(g, f, f"l__{f.name}", "--loss-" + f.name.replace("_", "-"), LOSS_PRESETS["small"].get(f.name))
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
