@@ -18,7 +18,7 @@ The whole job on synthetic DeepFashion2-format data, in one command:
 Under 10 minutes on 2 CPU cores (300 training images, 7 epochs, 150 validation images);
 --quick (fewer, smaller images, 1 epoch) under 2 minutes. --train-images and --epochs make
 it longer: from scratch on a CPU the small model needs about an hour to tell the 13
-categories apart (README, model section): the example below reaches box AP50 0.57.
+categories apart (README, model section): the example below reached box AP50 0.57.
 Everything lands in --out DIR (data/, run/, predictions/, eval/, report.html); running
 again into the same folder reuses its synthetic data. Needs the model extra:
 pip install 'df2kit[model]'."""
