@@ -56,6 +56,15 @@ def test_bad_settings_exit_2(tmp_path, capsys) -> None:
     assert main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--config", str(tmp_path / "none.yaml")]) == 2
 
 
+@pytest.mark.parametrize(("flag", "value", "least"), [("--threads", "-1", 0), ("--batch-size", "0", 1), ("--top-k", "x", 1)])
+def test_bad_predict_numbers_are_usage_errors(tmp_path, capsys, flag, value, least) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["predict", str(tmp_path / "ck.pt"), str(tmp_path), "--out", str(tmp_path / "o"), flag, value])
+    assert e.value.code == 2
+    assert f"argument {flag}: expected a whole number >= {least}" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_bad_input_leaves_no_run_folder(tmp_path, synth_root, capsys) -> None:
     """A missing dataset or weights file is one error line, and no half-made run folder is left behind."""
     assert main(["train", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r1")]) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import DF2Error
+from ._common import whole_number
 
 NAME = "predict"
 HELP = "detect, find landmarks, segment and match with a trained checkpoint"
@@ -27,33 +28,28 @@ df2kit evaluate --task landmarks ~/data/DeepFashion2/validation pred/results.jso
 """
 
 
+_POSITIVE = whole_number(1)
+_THREADS = whole_number(0)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint.pt of a run (or the run folder)")
     p.add_argument("input", metavar="INPUT", help="a native split folder or a folder of images")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--batch-size", type=int, default=4, metavar="N", help="images per batch (default: 4)")
+    p.add_argument("--batch-size", type=_POSITIVE, default=4, metavar="N", help="images per batch (default: 4)")
     p.add_argument("--device", default="auto", help="'auto' (GPU when there is one), 'cpu', 'cuda' or 'cuda:N'")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="image-decoding processes (default: 2)")
-    p.add_argument("--threads", type=int, default=0, metavar="N", help="CPU threads torch computes with (default: 0 = one per core; on a busy shared machine 1 can be several times faster)")
+    p.add_argument("--threads", type=_THREADS, default=0, metavar="N", help="CPU threads torch computes with (default: 0 = one per core; on a busy shared machine 1 can be several times faster)")
     p.add_argument("--amp", default="auto", choices=("auto", "bf16", "fp16", "off"), help="mixed precision (default: auto = on for GPUs)")
     p.add_argument("--score-thresh", type=float, default=None, metavar="X", help="drop detections below this score (default: the checkpoint's, 0.05)")
     p.add_argument("--detections-per-image", type=int, default=None, metavar="N", help="most detections per image (default: the checkpoint's)")
-    p.add_argument("--top-k", type=int, default=20, metavar="K", help="shop items listed per query (official: 20)")
+    p.add_argument("--top-k", type=_POSITIVE, default=20, metavar="K", help="shop items listed per query (official: 20)")
     p.add_argument("--gallery-min-score", type=float, default=0.3, metavar="X", help="shop detections below this score stay out of the gallery, except each image's best (default: 0.3)")
     p.add_argument("--no-retrieval", action="store_true", help="do not write retrieval_results.json")
     p.add_argument("--draw", type=int, default=0, metavar="N", help="draw the predictions of the first N images into DIR/pictures/")
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
-    if args.threads < 0:
-        print("df2kit predict: error: --threads must be at least 0", file=sys.stderr)
-        return 2
-    for name in ("batch_size", "top_k"):
-        if getattr(args, name) < 1:
-            print(f"df2kit predict: error: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
-            return 2
     try:
         from ..engine import predict
     except ImportError as e:
