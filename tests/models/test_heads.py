@@ -215,6 +215,7 @@ def test_model_losses_outputs_and_gradients(box_head: str) -> None:
     assert set(losses) == set(LOSS_NAMES)
     assert all(torch.isfinite(v) and v.ndim == 0 for v in losses.values())
     assert losses["loss_landmark"].item() > 0 and losses["loss_match"].item() > 0
+    assert losses["loss_semantic"].item() > 0  # the small preset has the semantic branch
     sum(losses.values()).backward()
     no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert no_grad == []
@@ -230,6 +231,34 @@ def test_model_losses_outputs_and_gradients(box_head: str) -> None:
     assert ((vis > 0).sum(axis=1) == k).all()  # exactly the predicted category's landmarks are filled
 
 
+def test_semantic_targets_paint_cell_centres_with_smaller_items_on_top() -> None:
+    from df2kit.models.heads import semantic_targets
+
+    big = torch.zeros(16, 16, dtype=torch.uint8)
+    big[:, :12] = 1
+    small = torch.zeros(16, 16, dtype=torch.uint8)
+    small[4:8, 4:8] = 1  # holds the centre (6, 6) of cell (1, 1) only
+    masks = [torch.stack([small, big]), torch.zeros(0, 16, 16, dtype=torch.uint8)]
+    labels = [torch.tensor([1, 8]), torch.zeros(0, dtype=torch.int64)]
+    out = semantic_targets(masks, labels, (5, 6), stride=4)  # a padded map, larger than the 16x16 image
+    want = torch.zeros(5, 6, dtype=torch.int64)
+    want[:4, :3] = 8  # centres 2, 6, 10 of columns 0..2 lie in the big item's columns 0..11; centre 14 does not
+    want[1, 1] = 1
+    assert torch.equal(out[0], want)
+    assert torch.equal(out[1], torch.zeros(5, 6, dtype=torch.int64))
+
+
+def test_model_without_semantic_branch_has_no_parameters_and_a_zero_loss() -> None:
+    from df2kit.models import MatchRCNN
+
+    torch.manual_seed(0)
+    cfg = tiny_config(None, None, **{"model.semantic_head_convs": 0})
+    model = MatchRCNN(cfg.model).train()
+    assert not [n for n, _ in model.named_parameters() if "semantic" in n]
+    losses = model([torch.rand(3, 96, 96) for _ in range(4)], _targets(96))
+    assert losses["loss_semantic"].item() == 0.0
+
+
 def test_torchvision_mask_rcnn_weights_load_by_name(tmp_path) -> None:
     from df2kit.models import MatchRCNN, load_weights, plain_mask_rcnn
     from df2kit.models.config import ModelConfig
@@ -242,6 +271,6 @@ def test_torchvision_mask_rcnn_weights_load_by_name(tmp_path) -> None:
     model = MatchRCNN(cfg)
     report = load_weights(model, tmp_path / "maskrcnn.pth")
     assert report.loaded == len([k for k in plain.state_dict()])
-    assert all(k.startswith(("roi_heads.landmark", "roi_heads.match", "roi_heads.pair")) for k in report.skipped)
+    assert all(k.startswith(("roi_heads.landmark", "roi_heads.match", "roi_heads.pair", "roi_heads.semantic")) for k in report.skipped)
     torch.testing.assert_close(model.backbone.body.conv1.weight, plain.backbone.body.conv1.weight)
     torch.testing.assert_close(model.roi_heads.mask_head[0][0].weight, plain.roi_heads.mask_head[0][0].weight)

@@ -19,7 +19,8 @@ def plot_losses(records: list[dict[str, Any]], path: Path, *, title: str = "") -
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    names = sorted({k for r in steps for k in r if k.startswith("loss_")})
+    # a loss that is 0 throughout (a head the model does not have, such as the semantic branch) has no curve
+    names = sorted(k for k in {k for r in steps for k in r if k.startswith("loss_")} if any(r.get(k) for r in steps))
     x = [r["step"] for r in steps]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
     try:

@@ -48,6 +48,7 @@ class LossWeights:
     mask: float = _f(1.0, "weight of the mask loss")
     landmark: float = _f(1.0, "weight of the landmark heatmap loss")
     match: float = _f(1.0, "weight of the matching (pair) loss")
+    semantic: float = _f(1.0, "weight of the semantic branch's per-pixel category loss (model.semantic_head_convs > 0)")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

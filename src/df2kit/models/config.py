@@ -6,9 +6,10 @@ trained. Two presets:
 * ``paper`` (the defaults): ResNet-50 FPN at 800/1333 px with the proposal counts of torchvision's Mask R-CNN
   and the matching network of the dataset paper (RoIAlign 7x7x256, three 3x3 convs of 256, a 3x3 conv of
   1024, global average pooling, FC 1024 -> 256 + BN; pair head FC 256 -> 2 on the squared difference).
-* ``small``: ResNet-18 FPN with 64 channels at 128 px (192 px at most), fewer proposals, slimmer heads and
+* ``small``: ResNet-18 FPN with 64 channels at 128 px (192 px at most), fewer proposals, slimmer heads,
   the convolutional box head with batch norm (it learns faster from scratch than two bare fully connected
-  layers), so that a toy model trains on a laptop CPU. Same streams, same losses, same code path.
+  layers) and a semantic branch (training only), so that a toy model trains on a laptop CPU. Same streams,
+  same losses, same code path.
 
 >>> cfg = ModelConfig.preset("small", min_size=160)
 >>> cfg.backbone, cfg.min_size, cfg.embedding_dim
@@ -82,6 +83,12 @@ class ModelConfig:
     embedding_dim: int = _f(256, "item embedding size (paper: 256)")
     match_rois_per_image: int = _f(8, "proposals per image (IoU above match_iou) that train the matching head")
     match_iou: float = _f(0.7, "IoU with a ground-truth item above which a proposal trains the matching head")
+    semantic_head_convs: int = _f(
+        0,
+        "3x3 convs of the semantic branch, a per-pixel category classifier on the finest FPN level that only "
+        "trains the shared features (as in Hybrid Task Cascade; not in the paper; inference never runs it). "
+        "0: no branch",
+    )
 
     def __post_init__(self) -> None:
         _check_model(self)
@@ -129,8 +136,9 @@ def _check_model(c: ModelConfig) -> None:
     ):
         if getattr(c, name) < 1:
             raise bad(name, "an integer >= 1")
-    if c.landmark_head_convs < 0:
-        raise bad("landmark_head_convs", "an integer >= 0")
+    for name in ("landmark_head_convs", "semantic_head_convs"):
+        if getattr(c, name) < 0:
+            raise bad(name, "an integer >= 0")
     if c.heatmap_size not in (28, 56):
         raise bad("heatmap_size", "28 or 56")
     for name in ("box_score_thresh", "box_nms_thresh", "match_iou"):
@@ -165,6 +173,7 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         "match_channels": 32,
         "match_hidden": 128,
         "embedding_dim": 128,
+        "semantic_head_convs": 1,
     },
 }
 PRESETS = tuple(MODEL_PRESETS)

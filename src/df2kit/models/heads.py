@@ -19,6 +19,13 @@ weights embed shop and user items.
 Because the pair logit is ``sum_i d_i (a_i - g_i)^2 + c`` (``d`` = difference of the FC's two weight rows),
 ranking a gallery by match probability is an inner-product search on rewritten vectors
 (:func:`ranking_vectors`); that is how ``predict`` ranks shop items with a plain vector index.
+
+Semantic branch (training only)
+-------------------------------
+Not in the paper: an optional per-pixel category classifier on the finest FPN level, as the semantic branch
+of Hybrid Task Cascade (:class:`SemanticHead`, ``ModelConfig.semantic_head_convs``). Its label map is painted
+from the ground-truth masks (:func:`semantic_targets`), so every pixel of every garment says its category to
+the shared features, not only the few sampled RoIs. Inference never runs it.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ __all__ = [
     "LandmarkHead",
     "MatchingHead",
     "PairHead",
+    "SemanticHead",
     "SlicedHeatmapPredictor",
     "channel_valid",
     "decode_heatmaps",
@@ -42,6 +50,8 @@ __all__ = [
     "landmark_targets",
     "match_loss",
     "ranking_vectors",
+    "semantic_loss",
+    "semantic_targets",
 ]
 
 #: Most landmarks of one category (long sleeve dress).
@@ -269,3 +279,41 @@ def ranking_vectors(
     gv = np.concatenate([gq, pad], axis=1)
     qv = np.concatenate([q, np.ones((len(q), 1)), np.zeros((len(q), 1))], axis=1)
     return qv.astype(np.float32), gv.astype(np.float32)
+
+
+class SemanticHead(nn.Sequential):
+    """``convs`` 3x3 convs + ReLU, then a 1x1 conv to one logit per category and background (14 channels)."""
+
+    def __init__(self, in_channels: int, convs: int, num_classes: int) -> None:
+        layers: list[nn.Module] = []
+        for _ in range(convs):
+            layers += [nn.Conv2d(in_channels, in_channels, 3, padding=1), nn.ReLU(inplace=True)]
+        layers.append(nn.Conv2d(in_channels, num_classes, 1))
+        super().__init__(*layers)
+
+
+def semantic_targets(
+    masks: list[torch.Tensor], labels: list[torch.Tensor], feature_size: tuple[int, int], stride: int
+) -> torch.Tensor:
+    """Category of each cell of a ``feature_size`` map of stride ``stride`` (0 = background): ``(N, h, w)``.
+
+    ``masks[i]`` (n, H, W) are image ``i``'s ground-truth masks at the network's input size (before padding),
+    sampled at the cell centres. Larger items are painted first, so where two overlap the smaller one (usually
+    the one in front, say a top over trousers) wins.
+    """
+    h, w = feature_size
+    out = torch.zeros((len(masks), h, w), dtype=torch.int64, device=labels[0].device if labels else None)
+    c = stride // 2
+    for i, (m, lab) in enumerate(zip(masks, labels)):
+        if m.numel() == 0:
+            continue
+        cells = m[:, c::stride, c::stride][:, :h, :w] > 0
+        hh, ww = cells.shape[-2:]
+        for j in torch.argsort(cells.flatten(1).sum(1), descending=True, stable=True).tolist():
+            out[i, :hh, :ww][cells[j]] = lab[j].to(torch.int64)
+    return out
+
+
+def semantic_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over all cells (background included)."""
+    return F.cross_entropy(logits, target)

@@ -6,7 +6,8 @@ same parameter names, so torchvision's COCO Mask R-CNN weights load into it); on
 :mod:`df2kit.models.heads`.
 
 Training: ``model(images, targets)`` returns the loss dict ``loss_objectness, loss_rpn_box_reg,
-loss_classifier, loss_box_reg, loss_mask, loss_landmark, loss_match``. A target holds ``boxes`` (n, 4)
+loss_classifier, loss_box_reg, loss_mask, loss_landmark, loss_match, loss_semantic`` (the last is 0 without a
+semantic branch, ``ModelConfig.semantic_head_convs``). A target holds ``boxes`` (n, 4)
 xyxy, ``labels`` (n,) category ids 1..13, ``masks`` (n, H, W) uint8, ``keypoints`` (n, 39, 3) category-local
 landmarks ``[x, y, v]`` (see ``MAX_K``), ``identity`` (n,) style identity (-1 for style 0) and ``source``
 (0 shop, 1 user).
@@ -42,12 +43,15 @@ from .heads import (
     LandmarkHead,
     MatchingHead,
     PairHead,
+    SemanticHead,
     SlicedHeatmapPredictor,
     channel_valid,
     decode_heatmaps,
     landmark_loss,
     landmark_targets,
     match_loss,
+    semantic_loss,
+    semantic_targets,
 )
 
 __all__ = ["LOSS_NAMES", "MatchRCNN", "MatchRoIHeads", "plain_mask_rcnn"]
@@ -61,6 +65,7 @@ LOSS_NAMES = (
     "loss_mask",
     "loss_landmark",
     "loss_match",
+    "loss_semantic",
 )
 
 
@@ -88,6 +93,8 @@ class MatchRoIHeads(RoIHeads):
         pair_head: PairHead,
         match_rois_per_image: int,
         match_iou: float,
+        semantic_head: SemanticHead | None = None,
+        semantic_level: tuple[str, int] = ("0", 8),
     ) -> None:
         # the configured box/mask parts of a plain RoIHeads, under the same names (weights stay compatible)
         super().__init__(
@@ -112,6 +119,8 @@ class MatchRoIHeads(RoIHeads):
         self.pair_head = pair_head
         self.match_rois_per_image = match_rois_per_image
         self.match_iou = match_iou
+        self.semantic_head = semantic_head
+        self.semantic_level = semantic_level  # (feature name, stride) the branch reads
 
     # ---- training helpers ------------------------------------------------------------------------------
     def _match_rois(
@@ -136,6 +145,14 @@ class MatchRoIHeads(RoIHeads):
             source.append(t["source"].reshape(1).expand(pos.numel()))
             start += props.shape[0]
         return torch.cat(rows), torch.cat(ident), torch.cat(source)
+
+    def _semantic_loss(self, features: dict[str, torch.Tensor], targets: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+        name, stride = self.semantic_level
+        f = features[name]
+        if self.semantic_head is None:
+            return f.new_zeros(())
+        target = semantic_targets([t["masks"] for t in targets], [t["labels"] for t in targets], f.shape[-2:], stride)
+        return semantic_loss(self.semantic_head(f), target)
 
     def forward(  # type: ignore[override]
         self,
@@ -177,6 +194,7 @@ class MatchRoIHeads(RoIHeads):
             rows, ident, source = self._match_rois(proposals, matched_idxs, labels, targets)
             emb = self.match_head(pooled[rows])
             losses["loss_match"] = match_loss(emb, ident, source, self.pair_head)
+            losses["loss_semantic"] = self._semantic_loss(features, targets)
             return [], losses
 
         boxes, scores, cats = self.postprocess_detections(class_logits, box_regression, proposals, image_shapes)
@@ -259,6 +277,10 @@ class MatchRCNN(MaskRCNN):
             pair_head=PairHead(config.embedding_dim),
             match_rois_per_image=config.match_rois_per_image,
             match_iou=config.match_iou,
+            semantic_head=(
+                SemanticHead(c, config.semantic_head_convs, NUM_CATEGORIES + 1) if config.semantic_head_convs else None
+            ),
+            semantic_level=(feature_names(config)[0], 2 ** (config.returned_layers[0] + 1)),
         )
         self.config = config
 
