@@ -78,6 +78,9 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys) -> None:
     assert done["status"] == "done" and set(done["scores"]) == {"detection", "landmarks", "segmentation", "retrieval"}
     for task in ("detection", "landmarks", "segmentation", "retrieval"):
         assert (out / "eval" / f"{task}.json").is_file()
+    model = json.loads((out / "run" / "config.json").read_text())["model"]  # the small preset with DEMO_MODEL
+    assert (model["min_size"], model["max_size"], model["returned_layers"]) == (96, 144, [2, 3])
+    assert model["semantic_head_convs"] == 1
     text = (out / "report.html").read_text(encoding="utf-8")
     from .test_report import check_html
 

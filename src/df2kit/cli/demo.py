@@ -15,10 +15,12 @@ The whole job on synthetic DeepFashion2-format data, in one command:
   3. predict on validation (df2kit predict: all four tasks' result files),
   4. score detection, landmarks, segmentation and retrieval (df2kit evaluate),
   5. write one self-contained HTML report (df2kit report) and print where to open it.
-Under 10 minutes on 2 CPU cores (300 training images, 7 epochs, 150 validation images);
---quick (fewer, smaller images, 1 epoch) under 2 minutes. --train-images and --epochs make
-it longer: from scratch on a CPU the small model needs about an hour to tell the 13
-categories apart (README, model section): the example below reached box AP50 0.57.
+Under 10 minutes on 2 CPU cores (300 training images, 11 epochs, 150 validation images; the
+small preset at 96 px without its stride-32 stage, for speed); --quick (fewer, smaller
+images, 1 epoch) under 2 minutes. --train-images and --epochs make it longer: from scratch
+on a CPU the small model needs about an hour to tell the 13 categories apart (README, model
+section): the example below reached box AP50 0.57 with the demo's earlier model (128 px,
+with the stride-32 stage, no semantic branch); the current one has not been run that long.
 Everything lands in --out DIR (data/, run/, predictions/, eval/, report.html); running
 again into the same folder reuses its synthetic data. Needs the model extra:
 pip install 'df2kit[model]'."""
@@ -27,7 +29,7 @@ df2kit demo
 df2kit demo --quick --out /tmp/df2kit-demo
 df2kit demo --device cpu
 df2kit demo --threads 1                  # on a machine busy with other work: one thread is faster
-df2kit demo --train-images 1500 --epochs 16 --out demo-long    # ~100 CPU minutes: box AP50 0.57
+df2kit demo --train-images 1500 --epochs 16 --out demo-long    # earlier model: ~100 CPU minutes, box AP50 0.57
 """
 
 
@@ -40,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="a smaller run (under 2 minutes on 2 CPU cores)")
     p.add_argument("--train-images", type=_POSITIVE, metavar="N", help="synthetic training images (default 300; --quick 24)")
     p.add_argument("--validation-images", type=_POSITIVE, metavar="N", help="synthetic validation images (default 150; --quick 8)")
-    p.add_argument("--epochs", type=_POSITIVE, metavar="N", help="training epochs (default 7; --quick 1)")
+    p.add_argument("--epochs", type=_POSITIVE, metavar="N", help="training epochs (default 11; --quick 1)")
     p.add_argument("--device", default="auto", help="'auto' (a GPU when there is one), 'cpu', 'cuda' or 'cuda:N'")
     p.add_argument("--threads", type=_THREADS, default=0, metavar="N",
                    help="CPU threads that train and predict compute with (default 0: one per core; on a machine "
