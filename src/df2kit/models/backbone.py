@@ -26,7 +26,7 @@ from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 from ..errors import ConfigError
 from .config import ModelConfig
 
-__all__ = ["build_backbone", "feature_names", "load_state_file"]
+__all__ = ["build_backbone", "feature_names", "finest_stride", "load_state_file"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 def feature_names(config: ModelConfig) -> list[str]:
     """Names of the FPN maps that RoIs are pooled from (``"0"``, ``"1"``, ...; the extra ``pool`` level is not)."""
     return [str(i) for i in range(config.num_levels)]
+
+
+def finest_stride(config: ModelConfig) -> int:
+    """Stride in input pixels of the finest FPN map, ``"0"``: returned layer ``k`` has stride ``2 ** (k + 1)``
+    (ResNet's layer1..4 and the MobileNet stages picked for them alike)."""
+    return 2 ** (config.returned_layers[0] + 1)
 
 
 def torch_load(path: str | os.PathLike[str], what: str) -> Any:

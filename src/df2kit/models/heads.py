@@ -282,7 +282,7 @@ def ranking_vectors(
 
 
 class SemanticHead(nn.Sequential):
-    """``convs`` 3x3 convs + ReLU, then a 1x1 conv to one logit per category and background (14 channels)."""
+    """``convs`` 3x3 convs + ReLU, then a 1x1 conv to ``num_classes`` logits (the categories and background)."""
 
     def __init__(self, in_channels: int, convs: int, num_classes: int) -> None:
         layers: list[nn.Module] = []

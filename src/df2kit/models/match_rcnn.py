@@ -37,7 +37,7 @@ from torchvision.models.detection.roi_heads import RoIHeads, fastrcnn_loss, mask
 from torchvision.ops import MultiScaleRoIAlign
 
 from ..layout import NUM_CATEGORIES
-from .backbone import build_backbone, feature_names
+from .backbone import build_backbone, feature_names, finest_stride
 from .config import ModelConfig
 from .heads import (
     LandmarkHead,
@@ -94,7 +94,7 @@ class MatchRoIHeads(RoIHeads):
         match_rois_per_image: int,
         match_iou: float,
         semantic_head: SemanticHead | None = None,
-        semantic_level: tuple[str, int] = ("0", 8),
+        semantic_level: tuple[str, int] | None = None,
     ) -> None:
         # the configured box/mask parts of a plain RoIHeads, under the same names (weights stay compatible)
         super().__init__(
@@ -120,7 +120,9 @@ class MatchRoIHeads(RoIHeads):
         self.match_rois_per_image = match_rois_per_image
         self.match_iou = match_iou
         self.semantic_head = semantic_head
-        self.semantic_level = semantic_level  # (feature name, stride) the branch reads
+        self.semantic_level = semantic_level  # (feature name, stride) the branch reads; needed with a branch
+        if semantic_head is not None and semantic_level is None:
+            raise ValueError("a semantic head needs semantic_level: (FPN map name, its stride)")
 
     # ---- training helpers ------------------------------------------------------------------------------
     def _match_rois(
@@ -147,10 +149,10 @@ class MatchRoIHeads(RoIHeads):
         return torch.cat(rows), torch.cat(ident), torch.cat(source)
 
     def _semantic_loss(self, features: dict[str, torch.Tensor], targets: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+        if self.semantic_head is None or self.semantic_level is None:
+            return next(iter(features.values())).new_zeros(())
         name, stride = self.semantic_level
         f = features[name]
-        if self.semantic_head is None:
-            return f.new_zeros(())
         target = semantic_targets([t["masks"] for t in targets], [t["labels"] for t in targets], f.shape[-2:], stride)
         return semantic_loss(self.semantic_head(f), target)
 
@@ -280,7 +282,7 @@ class MatchRCNN(MaskRCNN):
             semantic_head=(
                 SemanticHead(c, config.semantic_head_convs, NUM_CATEGORIES + 1) if config.semantic_head_convs else None
             ),
-            semantic_level=(feature_names(config)[0], 2 ** (config.returned_layers[0] + 1)),
+            semantic_level=(feature_names(config)[0], finest_stride(config)),
         )
         self.config = config
 
