@@ -112,6 +112,7 @@ def test_plain_image_folder_gets_assigned_ids(untrained_checkpoint, synth_root, 
     out = tmp_path / "out"
     summary = predict(untrained_checkpoint, folder, out, workers=0)
     assert summary.images == 3 and summary.retrieval_path is None
+    assert "no annos/" in summary.retrieval_skipped and "no annos/" in summary.format()
     ids = json.loads((out / "image_ids.json").read_text())
     assert ids == {"holiday 0.JPG": 1, "holiday 1.JPG": 2, "holiday 2.JPG": 3}
     assert {r["image_id"] for r in json.loads((out / "results.json").read_text())} <= {1, 2, 3}
@@ -140,6 +141,7 @@ def test_predict_command(untrained_checkpoint, synth_root, tmp_path, capsys) -> 
     assert code == 0
     printed = capsys.readouterr().out
     assert "df2kit predict" in printed and "images" in printed
+    assert "--no-retrieval" in printed and "no annos/" not in printed  # says why there is no retrieval file
     assert not (tmp_path / "o" / "retrieval_results.json").exists()
     assert all(r["score"] >= 0.5 for r in json.loads((tmp_path / "o" / "results.json").read_text()))
 

@@ -57,6 +57,8 @@ class PredictSummary:
     results_path: str
     retrieval_path: str | None
     pictures: int
+    #: why there is no retrieval file (empty when there is one)
+    retrieval_skipped: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,7 +73,7 @@ class PredictSummary:
             ("images/s", self.images_per_second),
             ("device", self.device),
             ("results", self.results_path),
-            ("retrieval results", self.retrieval_path or "- (no shop/user sources: the input has no annos/)"),
+            ("retrieval results", self.retrieval_path or f"- ({self.retrieval_skipped or 'not written'})"),
         ]
         if self.pictures:
             rows.append(("pictures", self.pictures))
@@ -229,6 +231,10 @@ def _predict(
         results_path=str(out_dir / "results.json"),
         retrieval_path=retrieval_path,
         pictures=n_pic,
+        retrieval_skipped=(
+            "" if retrieval_path else "--no-retrieval" if not retrieval
+            else "no shop/user sources: the input has no annos/"
+        ),
     )
     atomic_write_bytes(out_dir / "summary.json", orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2))
     return summary
