@@ -201,15 +201,17 @@ def _targets(size: int) -> list[dict]:
     return out
 
 
-@pytest.mark.parametrize("box_head", ["mlp", "conv"])
-def test_model_losses_outputs_and_gradients(box_head: str) -> None:
+@pytest.mark.parametrize(("box_head", "box_convs"), [("mlp", 4), ("conv", 4), ("conv", 1)])
+def test_model_losses_outputs_and_gradients(box_head: str, box_convs: int) -> None:
     from df2kit.models import LOSS_NAMES, MatchRCNN
 
     torch.manual_seed(0)
-    cfg = tiny_config(None, None, **{"model.box_score_thresh": 0.0, "model.box_head": box_head})
+    cfg = tiny_config(
+        None, None, **{"model.box_score_thresh": 0.0, "model.box_head": box_head, "model.box_head_convs": box_convs}
+    )
     model = MatchRCNN(cfg.model).train()
     convs = [m for m in model.roi_heads.box_head.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert len(convs) == (4 if box_head == "conv" else 0)
+    assert len(convs) == (box_convs if box_head == "conv" else 0)
     images = [torch.rand(3, 96, 96) for _ in range(4)]
     losses = model(images, _targets(96))
     assert set(losses) == set(LOSS_NAMES)

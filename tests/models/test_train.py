@@ -56,6 +56,11 @@ def test_checkpoints_from_before_the_box_head_setting_keep_their_head() -> None:
     del stored["model"]["box_head"]
     assert TrainConfig.from_dict(stored).model.box_head == "mlp"
     assert build_config(preset="paper").model.box_head == "mlp"
+    # the same for the conv head's depth: the small preset has 2 convs, runs before the setting had 4
+    stored = build_config(preset="small").to_dict()
+    assert stored["model"]["box_head_convs"] == 2
+    del stored["model"]["box_head_convs"]
+    assert TrainConfig.from_dict(stored).model.box_head_convs == 4
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ The whole job on synthetic DeepFashion2-format data, in one command:
   3. predict on validation (df2kit predict: all four tasks' result files),
   4. score detection, landmarks, segmentation and retrieval (df2kit evaluate),
   5. write one self-contained HTML report (df2kit report) and print where to open it.
-Under 10 minutes on 2 CPU cores (300 training images, 11 epochs, 150 validation images; the
+Under 10 minutes on 2 CPU cores (300 training images, 15 epochs, 150 validation images; the
 small preset at 96 px without its stride-32 stage, for speed); --quick (fewer, smaller
 images, 1 epoch) under 2 minutes. --train-images and --epochs make it longer: from scratch
 on a CPU the small model needs about an hour to tell the 13 categories apart (README, model

@@ -159,7 +159,7 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
         "epochs": 8,
         "pairs_per_batch": 2,
         "optimizer": "adamw",
-        "lr": 0.002,
+        "lr": 0.001,
         "weight_decay": 1e-4,
         "warmup_steps": 50,
         "clip_grad_norm": 10.0,

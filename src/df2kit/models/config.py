@@ -64,9 +64,11 @@ class ModelConfig:
     box_batch_size_per_image: int = _f(512, "proposals sampled per image for the box, mask and landmark losses")
     box_head: str = _f(
         "mlp",
-        "box head: 'mlp' (two fully connected layers, the paper's Mask R-CNN) or 'conv' (four 3x3 convs with batch "
-        "norm, then one fully connected layer: torchvision's Mask R-CNN v2 head, which learns faster from scratch)",
+        "box head: 'mlp' (two fully connected layers, the paper's Mask R-CNN) or 'conv' (box_head_convs 3x3 convs "
+        "with batch norm, then one fully connected layer: torchvision's Mask R-CNN v2 head, which learns faster from "
+        "scratch)",
     )
+    box_head_convs: int = _f(4, "3x3 convs of the 'conv' box head (4 in torchvision's v2 head)")
     box_head_dim: int = _f(1024, "width of the fully connected layers of the box head")
     box_score_thresh: float = _f(0.05, "detections scoring below this are dropped at inference")
     box_nms_thresh: float = _f(0.5, "per-category NMS IoU at inference")
@@ -130,7 +132,7 @@ def _check_model(c: ModelConfig) -> None:
     for name in (
         "fpn_channels", "min_size", "max_size", "rpn_pre_nms_top_n_train", "rpn_post_nms_top_n_train",
         "rpn_pre_nms_top_n_test", "rpn_post_nms_top_n_test", "rpn_batch_size_per_image",
-        "box_batch_size_per_image", "box_head_dim", "detections_per_image", "mask_head_channels",
+        "box_batch_size_per_image", "box_head_convs", "box_head_dim", "detections_per_image", "mask_head_channels",
         "mask_head_convs", "landmark_head_channels", "match_channels", "match_hidden", "embedding_dim",
         "match_rois_per_image",
     ):
@@ -161,8 +163,9 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         "rpn_pre_nms_top_n_test": 300,
         "rpn_post_nms_top_n_test": 100,
         "rpn_batch_size_per_image": 128,
-        "box_batch_size_per_image": 64,
+        "box_batch_size_per_image": 32,
         "box_head": "conv",
+        "box_head_convs": 2,
         "box_head_dim": 256,
         "detections_per_image": 20,
         "mask_head_channels": 64,

@@ -228,7 +228,7 @@ def _box_head(config: ModelConfig) -> nn.Module:
     """The box head of ``config.box_head`` on 7x7 RoI features; its output has ``box_head_dim`` features."""
     c = config.fpn_channels
     if config.box_head == "conv":  # torchvision's Mask R-CNN v2 head, at the FPN's width
-        return FastRCNNConvFCHead((c, 7, 7), [c] * 4, [config.box_head_dim], norm_layer=nn.BatchNorm2d)
+        return FastRCNNConvFCHead((c, 7, 7), [c] * config.box_head_convs, [config.box_head_dim], norm_layer=nn.BatchNorm2d)
     return TwoMLPHead(c * 49, config.box_head_dim)
 
 
