@@ -261,6 +261,17 @@ def test_model_without_semantic_branch_has_no_parameters_and_a_zero_loss() -> No
     assert losses["loss_semantic"].item() == 0.0
 
 
+def test_box_sampling_settings_reach_the_sampler() -> None:
+    from df2kit.errors import ConfigError
+    from df2kit.models import MatchRCNN
+
+    cfg = tiny_config(None, None, **{"model.box_positive_fraction": 0.5, "model.box_batch_size_per_image": 16})
+    sampler = MatchRCNN(cfg.model).roi_heads.fg_bg_sampler
+    assert (sampler.positive_fraction, sampler.batch_size_per_image) == (0.5, 16)
+    with pytest.raises(ConfigError, match="box_positive_fraction"):
+        tiny_config(None, None, **{"model.box_positive_fraction": 1.5})
+
+
 def test_torchvision_mask_rcnn_weights_load_by_name(tmp_path) -> None:
     from df2kit.models import MatchRCNN, load_weights, plain_mask_rcnn
     from df2kit.models.config import ModelConfig

@@ -62,6 +62,7 @@ class ModelConfig:
     rpn_post_nms_top_n_test: int = _f(1000, "RPN proposals kept after NMS, inference")
     rpn_batch_size_per_image: int = _f(256, "anchors sampled per image for the RPN loss")
     box_batch_size_per_image: int = _f(512, "proposals sampled per image for the box, mask and landmark losses")
+    box_positive_fraction: float = _f(0.25, "largest share of those sampled proposals that are positives")
     box_head: str = _f(
         "mlp",
         "box head: 'mlp' (two fully connected layers, the paper's Mask R-CNN) or 'conv' (box_head_convs 3x3 convs "
@@ -143,7 +144,7 @@ def _check_model(c: ModelConfig) -> None:
             raise bad(name, "an integer >= 0")
     if c.heatmap_size not in (28, 56):
         raise bad("heatmap_size", "28 or 56")
-    for name in ("box_score_thresh", "box_nms_thresh", "match_iou"):
+    for name in ("box_score_thresh", "box_nms_thresh", "match_iou", "box_positive_fraction"):
         if not 0.0 <= getattr(c, name) <= 1.0:
             raise bad(name, "a number in 0..1")
 

@@ -253,6 +253,7 @@ def _detector_kwargs(config: ModelConfig) -> dict[str, Any]:
         "box_nms_thresh": config.box_nms_thresh,
         "box_detections_per_img": config.detections_per_image,
         "box_batch_size_per_image": config.box_batch_size_per_image,
+        "box_positive_fraction": config.box_positive_fraction,
         "mask_roi_pool": MultiScaleRoIAlign(names, 14, 2),
         "mask_head": MaskRCNNHeads(c, (config.mask_head_channels,) * config.mask_head_convs, 1),
         "mask_predictor": MaskRCNNPredictor(config.mask_head_channels, config.mask_head_channels, NUM_CATEGORIES + 1),
