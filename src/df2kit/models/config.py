@@ -62,7 +62,9 @@ class ModelConfig:
     rpn_post_nms_top_n_test: int = _f(1000, "RPN proposals kept after NMS, inference")
     rpn_batch_size_per_image: int = _f(256, "anchors sampled per image for the RPN loss")
     box_batch_size_per_image: int = _f(512, "proposals sampled per image for the box, mask and landmark losses")
-    box_positive_fraction: float = _f(0.25, "largest share of those sampled proposals that are positives")
+    box_positive_fraction: float = _f(
+        0.25, "largest share of positives among the proposals sampled per image (box_batch_size_per_image)"
+    )
     box_head: str = _f(
         "mlp",
         "box head: 'mlp' (two fully connected layers, the paper's Mask R-CNN) or 'conv' (box_head_convs 3x3 convs "
