@@ -79,7 +79,7 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys) -> None:
     for task in ("detection", "landmarks", "segmentation", "retrieval"):
         assert (out / "eval" / f"{task}.json").is_file()
     model = json.loads((out / "run" / "config.json").read_text())["model"]  # the small preset with DEMO_MODEL
-    assert (model["min_size"], model["max_size"], model["returned_layers"]) == (96, 144, [2, 3])
+    assert (model["min_size"], model["max_size"], model["returned_layers"]) == (96, 144, [1, 2])
     assert model["semantic_head_convs"] == 1
     text = (out / "report.html").read_text(encoding="utf-8")
     from .test_report import check_html
@@ -119,3 +119,14 @@ def test_bad_size_flags_are_usage_errors(flag: str, value: str, least: int, caps
         main(["demo", flag, value])
     assert e.value.code == 2
     assert f"argument {flag}: expected a whole number >= {least}" in capsys.readouterr().err
+
+
+def test_help_states_the_plans_own_defaults(capsys) -> None:
+    # the defaults in --help come from FULL and QUICK, so they cannot go stale when the plan changes
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for flag, field in (("--train-images", "train_images"), ("--validation-images", "validation_images"),
+                        ("--epochs", "epochs")):
+        full, quick = getattr(demo_mod.FULL, field), getattr(demo_mod.QUICK, field)
+        assert f"(default {full}; --quick {quick})" in text, flag

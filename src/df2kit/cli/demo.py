@@ -15,12 +15,13 @@ The whole job on synthetic DeepFashion2-format data, in one command:
   3. predict on validation (df2kit predict: all four tasks' result files),
   4. score detection, landmarks, segmentation and retrieval (df2kit evaluate),
   5. write one self-contained HTML report (df2kit report) and print where to open it.
-Under 10 minutes on 2 CPU cores (300 training images, 15 epochs, 150 validation images; the
-small preset at 96 px without its stride-32 stage, for speed); --quick (fewer, smaller
-images, 1 epoch) under 2 minutes. --train-images and --epochs make it longer: from scratch
-on a CPU the small model needs about an hour to tell the 13 categories apart (README, model
-section): the example below reached box AP50 0.57 with the demo's earlier model (128 px,
-with the stride-32 stage, no semantic branch); the current one has not been run that long.
+Under 10 minutes on 2 CPU cores (900 training images, 5 epochs, 150 validation images; the
+small preset at 96 px with its FPN on ResNet-18's stride-4 and stride-8 stages, for a CPU);
+--quick (fewer, smaller images, 1 epoch) under 2 minutes. --train-images and --epochs make
+it longer: from scratch on a CPU the small model needs about an hour to tell the 13
+categories apart (README, model section): the example below reached box AP50 0.57 with the
+demo's earlier model (128 px, with the stride-32 stage, no semantic branch); the current one
+has not been run that long.
 Everything lands in --out DIR (data/, run/, predictions/, eval/, report.html); running
 again into the same folder reuses its synthetic data. Needs the model extra:
 pip install 'df2kit[model]'."""
@@ -38,11 +39,13 @@ _THREADS = whole_number(0)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..demo import FULL, QUICK  # light: the demo module imports torch only when it runs
+
     p.add_argument("--out", metavar="DIR", default="df2kit-demo", help="folder for everything (default: ./df2kit-demo)")
     p.add_argument("--quick", action="store_true", help="a smaller run (under 2 minutes on 2 CPU cores)")
-    p.add_argument("--train-images", type=_POSITIVE, metavar="N", help="synthetic training images (default 300; --quick 24)")
-    p.add_argument("--validation-images", type=_POSITIVE, metavar="N", help="synthetic validation images (default 150; --quick 8)")
-    p.add_argument("--epochs", type=_POSITIVE, metavar="N", help="training epochs (default 11; --quick 1)")
+    p.add_argument("--train-images", type=_POSITIVE, metavar="N", help=f"synthetic training images (default {FULL.train_images}; --quick {QUICK.train_images})")
+    p.add_argument("--validation-images", type=_POSITIVE, metavar="N", help=f"synthetic validation images (default {FULL.validation_images}; --quick {QUICK.validation_images})")
+    p.add_argument("--epochs", type=_POSITIVE, metavar="N", help=f"training epochs (default {FULL.epochs}; --quick {QUICK.epochs})")
     p.add_argument("--device", default="auto", help="'auto' (a GPU when there is one), 'cpu', 'cuda' or 'cuda:N'")
     p.add_argument("--threads", type=_THREADS, default=0, metavar="N",
                    help="CPU threads that train and predict compute with (default 0: one per core; on a machine "
