@@ -165,9 +165,18 @@ def _synthesise(data: Path, plan: DemoPlan, progress: bool) -> None:
     if stamp.is_file() and stamp.read_bytes() == want:
         log.info("reusing the synthetic data in %s", data)
         return
-    synthesize(data, train=plan.train_images, validation=plan.validation_images, seed=plan.seed, size=plan.size,
-               progress=progress)
-    atomic_write_bytes(stamp, want)
+    # other sizes (or an interrupted run): write the new set beside the old one, then swap, so that data/ is
+    # always one whole set (run_demo's stamp check has made sure the folder is a demo's own)
+    partial = data.with_name(data.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    synthesize(partial, train=plan.train_images, validation=plan.validation_images, seed=plan.seed,
+               size=plan.size, progress=progress)
+    atomic_write_bytes(partial / stamp.name, want)
+    if data.exists():
+        log.info("replacing the synthetic data in %s (other sizes)", data)
+        shutil.rmtree(data)
+    partial.rename(data)
 
 
 def _train(data: Path, run: Path, plan: DemoPlan, device: str, threads: int, progress: bool) -> Path:
@@ -270,7 +279,7 @@ def run_demo(
     """Run every stage (module docstring) into ``out`` and return what was done. ``plan`` overrides the sizes
     of :data:`FULL` / :data:`QUICK`. ``threads``: CPU threads that train and predict compute with (0: torch's
     default, one per core; 1 is faster on a machine that is busy with other work). Re-running into the same
-    folder reuses its synthetic data."""
+    folder reuses its synthetic data when the sizes are the same, and replaces it when they are not."""
     if threads < 0:
         raise DemoStageError(f"expected threads >= 0, got {threads}")
     from .report import Manifest, build_report, write_manifest

@@ -39,6 +39,26 @@ def test_a_missing_stage_library_stops_the_demo_and_is_named(tmp_path: Path, mon
     assert not (tmp_path / "d" / "report.html").exists()
 
 
+def test_other_sizes_replace_the_synthetic_data_and_the_same_sizes_reuse_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _without(monkeypatch, "df2kit.engine")  # stop after the synthesise stage
+    out = tmp_path / "d"
+    annos = out / "data" / "train" / "annos"
+    with pytest.raises(DemoStageError):
+        run_demo(out, plan=TINY)
+    first = {p.name: p.stat().st_mtime_ns for p in annos.iterdir()}
+    with pytest.raises(DemoStageError):  # the same sizes: the files are reused, not rewritten
+        run_demo(out, plan=TINY)
+    assert {p.name: p.stat().st_mtime_ns for p in annos.iterdir()} == first
+    # other sizes (a demo of an older df2kit, or --train-images) used to stop here: synth refuses full splits
+    with pytest.raises(DemoStageError, match="stage 'train'"):
+        run_demo(out, plan=DemoPlan(train_images=6, validation_images=3, size=96, epochs=1))
+    assert len(list(annos.iterdir())) == 6
+    assert len(list((out / "data" / "validation" / "annos").iterdir())) == 3
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("data")) == ["data"]  # no .partial left
+
+
 def test_missing_torch_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _without(monkeypatch, "df2kit.engine", as_name="torch")
     with pytest.raises(DemoStageError, match=r"pip install 'df2kit\[model\]'"):

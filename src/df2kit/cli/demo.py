@@ -23,7 +23,8 @@ categories apart (README, model section): the example below reached box AP50 0.5
 demo's earlier model (128 px, with the stride-32 stage, no semantic branch); the current one
 has not been run that long.
 Everything lands in --out DIR (data/, run/, predictions/, eval/, report.html); running
-again into the same folder reuses its synthetic data. Needs the model extra:
+again into the same folder reuses its synthetic data (other sizes replace it). Needs the
+model extra:
 pip install 'df2kit[model]'."""
 EXAMPLES = """\
 df2kit demo
