@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import argparse
 
+from ..demo import FULL, QUICK  # light: the demo module imports torch only when it runs
 from ._common import whole_number
 
 NAME = "demo"
 HELP = "synthesise data, train the small baseline, predict, score, write the report"
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 The whole job on synthetic DeepFashion2-format data, in one command:
   1. synthesise a small train and validation set (df2kit synth),
   2. train the small Match R-CNN baseline (df2kit train; a GPU when there is one),
   3. predict on validation (df2kit predict: all four tasks' result files),
   4. score detection, landmarks, segmentation and retrieval (df2kit evaluate),
   5. write one self-contained HTML report (df2kit report) and print where to open it.
-Under 10 minutes on 2 CPU cores (900 training images, 5 epochs, 150 validation images; the
+Under 10 minutes on 2 CPU cores ({FULL.train_images} training images, {FULL.epochs} epochs, {FULL.validation_images} validation images; the
 small preset at 96 px with its FPN on ResNet-18's stride-4 and stride-8 stages, for a CPU);
---quick (fewer, smaller images, 1 epoch) under 2 minutes. --train-images and --epochs make
+--quick (fewer, smaller images, {QUICK.epochs} epoch) under 2 minutes. --train-images and --epochs make
 it longer and the model better: from scratch the 13 look-alike categories take time to tell
 apart. With --epochs 10 (about 15 minutes on 2 CPU cores) box AP50 reached 0.53, against
 0.42 after the default 5 (README, model section).
@@ -39,8 +40,6 @@ _THREADS = whole_number(0)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..demo import FULL, QUICK  # light: the demo module imports torch only when it runs
-
     p.add_argument("--out", metavar="DIR", default="df2kit-demo", help="folder for everything (default: ./df2kit-demo)")
     p.add_argument("--quick", action="store_true", help="a smaller run (under 2 minutes on 2 CPU cores)")
     p.add_argument("--train-images", type=_POSITIVE, metavar="N", help=f"synthetic training images (default {FULL.train_images}; --quick {QUICK.train_images})")
