@@ -53,6 +53,7 @@ from .heads import (
     semantic_loss,
     semantic_targets,
 )
+from .roi_align import MatrixMultiScaleRoIAlign
 
 __all__ = ["LOSS_NAMES", "MatchRCNN", "MatchRoIHeads", "plain_mask_rcnn"]
 
@@ -232,7 +233,9 @@ def _box_head(config: ModelConfig) -> nn.Module:
     return TwoMLPHead(c * 49, config.box_head_dim)
 
 
-def _detector_kwargs(config: ModelConfig) -> dict[str, Any]:
+def _detector_kwargs(config: ModelConfig, pooler: type[MultiScaleRoIAlign] = MatrixMultiScaleRoIAlign) -> dict[str, Any]:
+    """torchvision ``MaskRCNN`` arguments of ``config``; ``pooler`` pools RoI features (df2kit's own pools
+    the same numbers as torchvision's, faster to train on a CPU: :mod:`df2kit.models.roi_align`)."""
     names = feature_names(config)
     c = config.fpn_channels
     return {
@@ -246,7 +249,7 @@ def _detector_kwargs(config: ModelConfig) -> dict[str, Any]:
         "rpn_pre_nms_top_n_test": config.rpn_pre_nms_top_n_test,
         "rpn_post_nms_top_n_test": config.rpn_post_nms_top_n_test,
         "rpn_batch_size_per_image": config.rpn_batch_size_per_image,
-        "box_roi_pool": MultiScaleRoIAlign(names, 7, 2),
+        "box_roi_pool": pooler(names, 7, 2),
         "box_head": _box_head(config),
         "box_predictor": FastRCNNPredictor(config.box_head_dim, NUM_CATEGORIES + 1),
         "box_score_thresh": config.box_score_thresh,
@@ -254,7 +257,7 @@ def _detector_kwargs(config: ModelConfig) -> dict[str, Any]:
         "box_detections_per_img": config.detections_per_image,
         "box_batch_size_per_image": config.box_batch_size_per_image,
         "box_positive_fraction": config.box_positive_fraction,
-        "mask_roi_pool": MultiScaleRoIAlign(names, 14, 2),
+        "mask_roi_pool": pooler(names, 14, 2),
         "mask_head": MaskRCNNHeads(c, (config.mask_head_channels,) * config.mask_head_convs, 1),
         "mask_predictor": MaskRCNNPredictor(config.mask_head_channels, config.mask_head_channels, NUM_CATEGORIES + 1),
     }
@@ -300,4 +303,4 @@ def plain_mask_rcnn(config: ModelConfig) -> MaskRCNN:
     """torchvision's Mask R-CNN with the same backbone, sizes, proposal counts, box and mask heads as
     ``MatchRCNN(config)``: the baseline of ``benchmarks/model.py``."""
     backbone = build_backbone(config)
-    return MaskRCNN(backbone, num_classes=None, **_detector_kwargs(config))
+    return MaskRCNN(backbone, num_classes=None, **_detector_kwargs(config, MultiScaleRoIAlign))
