@@ -51,3 +51,34 @@ def test_two_cpu_processes_train_in_sync(synth_root, tmp_path) -> None:
     assert done.stdout.count("df2kit train") == 1  # one summary printed
     ck = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     assert ck["config"]["model"]["min_size"] == 96 and ck["epoch"] == 1
+
+
+def test_processes_flag_starts_two_cpu_processes_itself(synth_root, tmp_path) -> None:
+    run = tmp_path / "run"
+    cmd = [
+        sys.executable, "-m", "df2kit", "-q", "train", str(synth_root), "--out", str(run), "--preset", "small",
+        *_flags(TINY), "--epochs", "1", "--max-train-images", "16", "--no-evaluate", "--device", "cpu",
+        "--processes", "2", "--pairs-per-batch", "1",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = read_summary(run)
+    assert summary.world_size == 2 and summary.ddp_max_param_diff == 0.0
+    assert summary.images_seen == 2 * summary.steps * 1 * 2  # 2 processes x steps x 1 pair x 2 images
+    assert json.loads((run / "config.json").read_text())["processes"] == 2  # as given; each process ran one
+    assert done.stdout.count("df2kit train") == 1
+
+
+def test_processes_bad_input_fails_before_any_process_starts(tmp_path, monkeypatch) -> None:
+    from df2kit.engine import train
+    from df2kit.errors import ConfigError, DF2Error
+
+    from .conftest import tiny_config
+
+    cfg = tiny_config(tmp_path / "nowhere", tmp_path / "run", processes=2, device="cpu")
+    with pytest.raises(DF2Error, match="nowhere"):
+        train(cfg)
+    assert not (tmp_path / "run").exists()
+    monkeypatch.setenv("WORLD_SIZE", "2")  # under torchrun, which starts the processes itself
+    with pytest.raises(ConfigError, match="processes 1 under torchrun"):
+        train(cfg)

@@ -90,6 +90,11 @@ class TrainConfig:
         0, "CPU threads torch computes with, per process (0: torch's default, one per core; on a busy shared "
         "machine 1 can be several times faster)"
     )
+    processes: int = _f(
+        1, "training processes to start on this machine, on the CPU (gloo; each takes every n-th batch, as with "
+        "torchrun): on a small model N processes of one thread train faster than one process of N threads. "
+        "pairs_per_batch is per process. For GPUs or several machines start torchrun instead"
+    )
     seed: int = _f(0, "seed of weights, batch order and augmentation")
     hflip: float = _f(0.5, "probability of a horizontal flip (landmarks swap sides with the layout's flip pairs)")
     weights: str | None = _f(None, "local file of full-model weights: a df2kit checkpoint or torchvision's COCO Mask R-CNN")
@@ -109,7 +114,7 @@ class TrainConfig:
 
         if self.preset not in TRAIN_PRESETS:
             raise bad("preset", "one of " + ", ".join(TRAIN_PRESETS))
-        for name in ("epochs", "pairs_per_batch", "grad_accum", "eval_batch_size", "log_every"):
+        for name in ("epochs", "pairs_per_batch", "grad_accum", "eval_batch_size", "log_every", "processes"):
             if getattr(self, name) < 1:
                 raise bad(name, "an integer >= 1")
         for name in ("warmup_steps", "workers", "threads"):
