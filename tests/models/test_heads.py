@@ -16,6 +16,7 @@ from df2kit.models.heads import (
     PairHead,
     SlicedHeatmapPredictor,
     decode_heatmaps,
+    gather_match_rows,
     landmark_loss,
     landmark_targets,
     match_loss,
@@ -159,6 +160,30 @@ def test_match_loss_labels_pairs_by_identity_and_learns() -> None:
             rel=1e-5,
         )
         assert float(match_loss(good[:3], ident[:3], source[:3], head)) == 0.0  # no user RoI: no pair
+
+
+def test_match_loss_with_other_processes_rows_counts_only_pairs_with_a_local_side() -> None:
+    torch.manual_seed(1)
+    head = PairHead(4)
+    emb = torch.randn(6, 4)
+    ident = torch.tensor([0, 1, -1, 0, 1, 2])
+    source = torch.tensor([0, 0, 0, 1, 1, 1])
+    with torch.no_grad():
+        assert float(match_loss(emb, ident, source, head, torch.ones(6, dtype=torch.bool))) == pytest.approx(
+            float(match_loss(emb, ident, source, head))
+        )
+        # local: shop RoI 0 and user RoI 4; pairs (u3, s0), (u4, s0), (u4, s1), (u4, s2), (u5, s0) count
+        local = torch.tensor([True, False, False, False, True, False])
+        pairs = sorted({(u, s) for u in (3, 4, 5) for s in (0, 1, 2) if local[u] or local[s]})
+        assert len(pairs) == 5
+        logits = torch.stack([head(emb[u], emb[s]) for u, s in pairs])
+        label = torch.tensor([int(ident[u] == ident[s] and ident[u] >= 0) for u, s in pairs])
+        ce = torch.nn.functional.cross_entropy(logits, label, reduction="none")
+        want = (ce[label == 1].mean() + ce[label == 0].mean()) / 2
+        assert float(match_loss(emb, ident, source, head, local)) == pytest.approx(float(want), rel=1e-5)
+    # outside distributed training the rows come back as given
+    e, i, s, loc = gather_match_rows(emb, ident, source)
+    assert e is emb and i is ident and s is source and loc is None
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

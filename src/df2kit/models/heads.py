@@ -46,6 +46,7 @@ __all__ = [
     "SlicedHeatmapPredictor",
     "channel_valid",
     "decode_heatmaps",
+    "gather_match_rows",
     "landmark_loss",
     "landmark_targets",
     "match_loss",
@@ -235,13 +236,21 @@ class PairHead(nn.Module):
 
 
 def match_loss(
-    embeddings: torch.Tensor, identity: torch.Tensor, source: torch.Tensor, pair_head: PairHead
+    embeddings: torch.Tensor,
+    identity: torch.Tensor,
+    source: torch.Tensor,
+    pair_head: PairHead,
+    local: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Cross-entropy of the pair head over every (user RoI, shop RoI) pair of the batch.
 
     A pair is positive when both RoIs belong to the same style identity (same pair_id and style > 0; identity
     >= 0). Positives are rare, so the loss is the mean over positive pairs plus the mean over negative pairs,
     halved (either alone when the other kind is absent).
+
+    ``local`` (bool, one per RoI) marks this process's RoIs when ``embeddings`` also holds other processes'
+    (:func:`gather_match_rows`): only pairs with a local side count, so that over all processes every pair of
+    the whole batch gives its gradient once to each of its two sides.
     """
     user, shop = source == 1, source == 0
     eu, es = embeddings[user], embeddings[shop]
@@ -252,10 +261,50 @@ def match_loss(
     logits = pair_head(eu[:, None, :], es[None, :, :]).reshape(-1, 2).float()
     label = ((iu[:, None] == is_[None, :]) & (iu[:, None] >= 0)).reshape(-1)
     ce = F.cross_entropy(logits, label.long(), reduction="none")
+    if local is not None:
+        keep = (local[user][:, None] | local[shop][None, :]).reshape(-1)
+        ce, label = ce[keep], label[keep]
     parts = [ce[label].mean()] if bool(label.any()) else []
     if bool((~label).any()):
         parts.append(ce[~label].mean())
     return sum(parts) / len(parts) + zero
+
+
+def gather_match_rows(
+    embeddings: torch.Tensor, identity: torch.Tensor, source: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """The matching rows of every training process (``torch.distributed``), so that each process's matching
+    loss pairs its user and shop RoIs with the whole batch's, as one process would; returns ``(embeddings,
+    identity, source, local)``. Other processes' embeddings carry no gradient here: each process sends the
+    gradient of its own (see ``local`` in :func:`match_loss`). Outside distributed training: the rows as
+    given and ``local=None``."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return embeddings, identity, source, None
+    world, rank = dist.get_world_size(), dist.get_rank()
+    n = embeddings.new_tensor([embeddings.shape[0]], dtype=torch.int64)
+    counts = [torch.zeros_like(n) for _ in range(world)]
+    dist.all_gather(counts, n)
+    sizes = [int(c) for c in counts]
+    m = max(sizes)
+    if m == 0:  # no matching row anywhere in this batch
+        return embeddings, identity, source, None
+    mine_f = embeddings.new_zeros((m, embeddings.shape[1]), dtype=torch.float32)
+    mine_f[: sizes[rank]] = embeddings.detach().float()
+    mine_i = identity.new_zeros((m, 2), dtype=torch.int64)  # identities stay exact as integers
+    mine_i[: sizes[rank], 0], mine_i[: sizes[rank], 1] = identity, source
+    all_f = [torch.empty_like(mine_f) for _ in range(world)]
+    all_i = [torch.empty_like(mine_i) for _ in range(world)]
+    dist.all_gather(all_f, mine_f)
+    dist.all_gather(all_i, mine_i)
+    emb, ident, src, local = [], [], [], []
+    for r, (pf, pi, k) in enumerate(zip(all_f, all_i, sizes)):
+        emb.append(embeddings if r == rank else pf[:k].to(embeddings.dtype))
+        ident.append(identity if r == rank else pi[:k, 0].to(identity.dtype))
+        src.append(source if r == rank else pi[:k, 1].to(source.dtype))
+        local.append(torch.full((k,), r == rank, dtype=torch.bool, device=embeddings.device))
+    return torch.cat(emb), torch.cat(ident), torch.cat(src), torch.cat(local)
 
 
 def ranking_vectors(

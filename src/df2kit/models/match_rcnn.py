@@ -47,6 +47,7 @@ from .heads import (
     SlicedHeatmapPredictor,
     channel_valid,
     decode_heatmaps,
+    gather_match_rows,
     landmark_loss,
     landmark_targets,
     match_loss,
@@ -196,7 +197,9 @@ class MatchRoIHeads(RoIHeads):
             # matching: ~match_rois_per_image confident positives per image, every user x shop pair of the batch
             rows, ident, source = self._match_rois(proposals, matched_idxs, labels, targets)
             emb = self.match_head(pooled[rows])
-            losses["loss_match"] = match_loss(emb, ident, source, self.pair_head)
+            # with several training processes, against the whole batch's RoIs (each process holds part of it)
+            emb, ident, source, local = gather_match_rows(emb, ident, source)
+            losses["loss_match"] = match_loss(emb, ident, source, self.pair_head, local)
             losses["loss_semantic"] = self._semantic_loss(features, targets)
             return [], losses
 
