@@ -181,6 +181,10 @@ def test_match_loss_with_other_processes_rows_counts_only_pairs_with_a_local_sid
         ce = torch.nn.functional.cross_entropy(logits, label, reduction="none")
         want = (ce[label == 1].mean() + ce[label == 0].mean()) / 2
         assert float(match_loss(emb, ident, source, head, local)) == pytest.approx(float(want), rel=1e-5)
+        # no local row (this process sampled none): no pair of its own, a loss of 0 that still has a graph
+        none = match_loss(emb, ident, source, head, torch.zeros(6, dtype=torch.bool))
+        assert float(none) == 0.0
+    assert match_loss(emb.requires_grad_(), ident, source, head, torch.zeros(6, dtype=torch.bool)).requires_grad
     # outside distributed training the rows come back as given
     e, i, s, loc = gather_match_rows(emb, ident, source)
     assert e is emb and i is ident and s is source and loc is None

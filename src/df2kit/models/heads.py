@@ -263,6 +263,8 @@ def match_loss(
     ce = F.cross_entropy(logits, label.long(), reduction="none")
     if local is not None:
         keep = (local[user][:, None] | local[shop][None, :]).reshape(-1)
+        if not bool(keep.any()):  # this process has no matching row: only the others' pairs
+            return zero
         ce, label = ce[keep], label[keep]
     parts = [ce[label].mean()] if bool(label.any()) else []
     if bool((~label).any()):
