@@ -72,12 +72,16 @@ class DemoPlan:
         return asdict(self)
 
 
-#: `df2kit demo`: under 10 minutes on 2 CPU cores (training and prediction use one torch thread per core unless
-#: ``run_demo(threads=...)`` says otherwise). 900 training images seen 5 times each: with the stride-4 features
-#: of :data:`DEMO_MODEL` the model learns more from distinct garments than from repeats (box AP50 0.424 against
-#: 0.386 for 300 images x 15 epochs, the same steps; README, model section). 150 validation images (about 250
-#: garments) so that the scores are not decided by the one or two garments of a rare category.
-FULL = DemoPlan(train_images=900, validation_images=150, size=256, epochs=5)
+#: `df2kit demo`: under 10 minutes on 2 CPU cores, where training runs in two processes of one thread (gloo;
+#: ``run_demo(processes=..., threads=...)``), faster than one process of two threads. 900 training images
+#: seen 10 times each: with the stride-4 features of :data:`DEMO_MODEL` the model learns more from distinct
+#: garments than from repeats (box AP50 0.424 against 0.386 for 300 images x 15 epochs, the same steps; README,
+#: model section). 150 validation images (about 250 garments) so that the scores are not decided by the one or
+#: two garments of a rare category.
+FULL = DemoPlan(train_images=900, validation_images=150, size=256, epochs=10)
+#: Shop/user couples per training batch (4 images), in one process or split over two (``processes``).
+BATCH_COUPLES = 2
+PROCESS_CHOICES = (1, 2)
 #: `df2kit demo --quick`: under 2 minutes on 2 CPU cores (the test runs it).
 QUICK = DemoPlan(train_images=24, validation_images=8, size=192, epochs=1)
 
@@ -102,10 +106,11 @@ class DemoSummary:
     seconds: dict[str, float]  #: per stage
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)  #: task -> headline numbers
     device: str = "cpu"
+    processes: int = 1  #: training processes
 
     def to_dict(self) -> dict[str, Any]:
         return {"out": str(self.out), "plan": self.plan.to_dict(), "report": str(self.report),
-                "seconds": self.seconds, "scores": self.scores, "device": self.device}
+                "seconds": self.seconds, "scores": self.scores, "device": self.device, "processes": self.processes}
 
     def format(self) -> str:
         rows = [(task, "   ".join(f"{k} {v:.3f}" for k, v in vals.items())) for task, vals in self.scores.items()]
@@ -113,8 +118,9 @@ class DemoSummary:
         total = sum(self.seconds.values())
         times = ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.items())
         epochs = f"{self.plan.epochs} epoch{'s' if self.plan.epochs != 1 else ''}"
+        on = f"{self.device} ({self.processes} training processes)" if self.processes > 1 else self.device
         return (f"{table}\n\n{self.plan.train_images} training and {self.plan.validation_images} validation "
-                f"images, {epochs} on {self.device}; {total:.0f} s ({times})\n"
+                f"images, {epochs} on {on}; {total:.0f} s ({times})\n"
                 f"report: {self.report}")
 
 
@@ -179,13 +185,28 @@ def _synthesise(data: Path, plan: DemoPlan, progress: bool) -> None:
     partial.rename(data)
 
 
-def _train(data: Path, run: Path, plan: DemoPlan, device: str, threads: int, progress: bool) -> Path:
+def _processes(processes: int, device: str) -> int:
+    """Training processes of the demo: ``processes``, or for 0 two on a CPU of 2 cores or more, else one."""
+    if processes:
+        return processes
+    if device != "cpu":
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return 2 if cores >= 2 else 1
+
+
+def _train(data: Path, run: Path, plan: DemoPlan, device: str, threads: int, processes: int, progress: bool) -> Path:
     build_config = _need("df2kit.engine", "build_config", "train", "issue 7, the Match R-CNN baseline")
     train = _need("df2kit.engine", "train", "train", "issue 7, the Match R-CNN baseline")
+    # the same batch of BATCH_COUPLES shop/user couples (4 images) in one process or split over two
     cfg = build_config(preset="small", overrides={
         **DEMO_MODEL,
         "root": str(data), "out": str(run), "epochs": plan.epochs, "device": device, "seed": plan.seed,
         "evaluate": False, "threads": threads, "workers": 0,
+        "processes": processes, "pairs_per_batch": BATCH_COUPLES // processes,
     })
     result = train(cfg, progress=progress) if _accepts(train, "progress") else train(cfg)
     ckpt = _checkpoint_of(result, run)
@@ -274,14 +295,20 @@ def run_demo(
     plan: DemoPlan | None = None,
     device: str = "auto",
     threads: int = 0,
+    processes: int = 0,
     progress: bool = False,
 ) -> DemoSummary:
     """Run every stage (module docstring) into ``out`` and return what was done. ``plan`` overrides the sizes
     of :data:`FULL` / :data:`QUICK`. ``threads``: CPU threads that train and predict compute with (0: torch's
-    default, one per core; 1 is faster on a machine that is busy with other work). Re-running into the same
+    default, one per core; 1 is faster on a machine that is busy with other work), per training process.
+    ``processes``: training processes, 1 or 2 (0: two on a CPU of 2 cores or more, of one thread each; on
+    such a small model that trains faster than one process of two threads). Re-running into the same
     folder reuses its synthetic data when the sizes are the same, and replaces it when they are not."""
     if threads < 0:
         raise DemoStageError(f"expected threads >= 0, got {threads}")
+    if processes not in (0, *PROCESS_CHOICES):
+        raise DemoStageError(f"expected processes 0 (automatic), 1 or 2, got {processes}: the demo's batch of "
+                             f"{BATCH_COUPLES} shop/user couples is split over them")
     from .report import Manifest, build_report, write_manifest
 
     plan = plan or (QUICK if quick else FULL)
@@ -295,8 +322,9 @@ def run_demo(
     data, run, pred, eval_dir = root / "data", root / "run", root / "predictions", root / "eval"
     seconds: dict[str, float] = {}
     dev = _device_name(device)
+    procs = _processes(processes, dev)
     _stage("synthesise", seconds, lambda: _synthesise(data, plan, progress))
-    ckpt = _stage("train", seconds, lambda: _train(data, run, plan, device, threads, progress))
+    ckpt = _stage("train", seconds, lambda: _train(data, run, plan, device, threads, procs, progress))
     results, retrieval = _stage("predict", seconds, lambda: _predict(ckpt, data / "validation", pred, device, threads, progress))
     scores = _stage("evaluate", seconds, lambda: _evaluate(data / "validation", results, retrieval, eval_dir))
     write_manifest(eval_dir, Manifest(
@@ -307,6 +335,7 @@ def run_demo(
     ))
     report = root / "report.html"
     _stage("report", seconds, lambda: build_report(eval_dir, report, progress=progress))
-    summary = DemoSummary(out=root, plan=plan, report=report, seconds=seconds, scores=scores, device=dev)
+    summary = DemoSummary(out=root, plan=plan, report=report, seconds=seconds, scores=scores, device=dev,
+                          processes=procs)
     atomic_write_bytes(root / STAMP, orjson.dumps({**summary.to_dict(), "status": "done"}, option=orjson.OPT_INDENT_2))
     return summary

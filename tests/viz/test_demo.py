@@ -82,7 +82,16 @@ def test_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
 def test_negative_threads_are_refused_before_anything_is_written(tmp_path: Path) -> None:
     with pytest.raises(DemoStageError, match="threads >= 0"):
         run_demo(tmp_path / "d", threads=-1)
+    with pytest.raises(DemoStageError, match="processes 0 .automatic., 1 or 2, got 3"):
+        run_demo(tmp_path / "d", processes=3)
     assert not (tmp_path / "d").exists()
+
+
+def test_processes_default_to_two_on_a_cpu_of_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    for cores, want in ((1, 1), (2, 2), (16, 2)):
+        monkeypatch.setattr(demo_mod.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)), raising=False)
+        assert demo_mod._processes(0, "cpu") == want
+    assert demo_mod._processes(0, "cuda") == 1 and demo_mod._processes(1, "cpu") == 1
 
 
 @pytest.mark.slow
@@ -98,7 +107,11 @@ def test_quick_demo_end_to_end(tmp_path: Path, capsys) -> None:
     assert done["status"] == "done" and set(done["scores"]) == {"detection", "landmarks", "segmentation", "retrieval"}
     for task in ("detection", "landmarks", "segmentation", "retrieval"):
         assert (out / "eval" / f"{task}.json").is_file()
-    model = json.loads((out / "run" / "config.json").read_text())["model"]  # the small preset with DEMO_MODEL
+    config = json.loads((out / "run" / "config.json").read_text())
+    procs = demo_mod._processes(0, "cpu")  # the default: two processes on this suite's 2 cores
+    assert done["processes"] == procs and config["processes"] == procs
+    assert config["pairs_per_batch"] * procs == demo_mod.BATCH_COUPLES  # the same batch however it is split
+    model = config["model"]  # the small preset with DEMO_MODEL
     assert (model["min_size"], model["max_size"], model["returned_layers"]) == (96, 144, [1, 2])
     assert model["semantic_head_convs"] == 1
     text = (out / "report.html").read_text(encoding="utf-8")
@@ -113,16 +126,16 @@ def test_size_flags_replace_only_what_they_name(tmp_path: Path, monkeypatch: pyt
     seen: list[DemoPlan] = []
     threads_seen: list[int] = []
 
-    def fake_run_demo(out, *, plan, device, threads, progress):  # the flags' whole job is what they hand on
+    def fake_run_demo(out, *, plan, device, threads, processes, progress):  # the flags' job is what they hand on
         seen.append(plan)
-        threads_seen.append(threads)
+        threads_seen.append((threads, processes))
         raise DemoStageError("stop here")
 
     monkeypatch.setattr(demo_mod, "run_demo", fake_run_demo)
     assert main(["-q", "demo", "--out", str(tmp_path / "a"), "--train-images", "1500", "--epochs", "16"]) == 1
     assert main(["-q", "demo", "--quick", "--out", str(tmp_path / "b"), "--validation-images", "20",
-                 "--threads", "1"]) == 1
-    assert threads_seen == [0, 1]  # default 0: torch's one thread per core
+                 "--threads", "1", "--processes", "1"]) == 1
+    assert threads_seen == [(0, 0), (1, 1)]  # defaults 0: threads and processes chosen from the cores
     assert seen == [
         DemoPlan(train_images=1500, validation_images=demo_mod.FULL.validation_images, size=demo_mod.FULL.size, epochs=16),
         DemoPlan(train_images=demo_mod.QUICK.train_images, validation_images=20, size=demo_mod.QUICK.size,
@@ -131,6 +144,12 @@ def test_size_flags_replace_only_what_they_name(tmp_path: Path, monkeypatch: pyt
 
 
 _BAD = [(f, v, 1) for f in ("--epochs", "--train-images", "--validation-images") for v in ("0", "-3", "many")]
+
+
+def test_processes_flag_takes_0_1_or_2(capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["demo", "--processes", "3"])
+    assert e.value.code == 2 and "argument --processes: invalid choice: 3" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("flag", "value", "least"), [*_BAD, ("--threads", "-1", 0), ("--threads", "two", 0)])

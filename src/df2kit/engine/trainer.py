@@ -215,7 +215,10 @@ def _check_run_dir(run_dir: Path, resume: bool) -> dict[str, Any] | None:
 
 
 def train(config: TrainConfig, *, progress: bool = False) -> Path:
-    """Train as ``config`` says; returns the run folder (read its summary with :func:`read_summary`)."""
+    """Train as ``config`` says; returns the run folder (read its summary with :func:`read_summary`).
+
+    With ``config.processes > 1`` the processes are started with ``spawn``, so a script that calls this
+    needs the usual ``if __name__ == "__main__":`` guard around its own work."""
     if config.root is None:
         raise ConfigError("expected the dataset root (ROOT)", field="root")
     if config.out is None:

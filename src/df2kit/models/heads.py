@@ -206,8 +206,15 @@ class MatchingHead(nn.Module):
         self.embedding_dim = embedding_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.convs(x).mean(dim=(2, 3))
-        y = self.fc(y)
+        return self.normalize(self.features(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The embedding before its BatchNorm: ``(n, embedding_dim)``."""
+        return self.fc(self.convs(x).mean(dim=(2, 3)))
+
+    def normalize(self, y: torch.Tensor) -> torch.Tensor:
+        """The BatchNorm of :meth:`features` (in training, over the rows given: training with several
+        processes gives every process's rows, :func:`gather_match_rows`, so the statistics are the batch's)."""
         if y.shape[0] == 1 and self.training:
             # BatchNorm cannot train on one sample; normalise with the running statistics instead
             return F.batch_norm(y, self.bn.running_mean, self.bn.running_var, self.bn.weight, self.bn.bias, False)
@@ -277,9 +284,11 @@ def gather_match_rows(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """The matching rows of every training process (``torch.distributed``), so that each process's matching
     loss pairs its user and shop RoIs with the whole batch's, as one process would; returns ``(embeddings,
-    identity, source, local)``. Other processes' embeddings carry no gradient here: each process sends the
-    gradient of its own (see ``local`` in :func:`match_loss`). Outside distributed training: the rows as
-    given and ``local=None``."""
+    identity, source, local)``. Gather the embeddings before their BatchNorm (:meth:`MatchingHead.features`),
+    so that it normalises with the whole batch's statistics: over the few rows of one process (two when a
+    process holds one shop/user couple) BatchNorm maps every dimension to about -1 or +1 and matching cannot
+    learn. Other processes' rows carry no gradient here: each process sends the gradient of its own (see
+    ``local`` in :func:`match_loss`). Outside distributed training: the rows as given and ``local=None``."""
     import torch.distributed as dist
 
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:

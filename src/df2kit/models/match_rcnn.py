@@ -196,9 +196,10 @@ class MatchRoIHeads(RoIHeads):
             losses["loss_landmark"] = landmark_loss(heat, index, valid)
             # matching: ~match_rois_per_image confident positives per image, every user x shop pair of the batch
             rows, ident, source = self._match_rois(proposals, matched_idxs, labels, targets)
-            emb = self.match_head(pooled[rows])
-            # with several training processes, against the whole batch's RoIs (each process holds part of it)
-            emb, ident, source, local = gather_match_rows(emb, ident, source)
+            # with several training processes, normalised and paired with the whole batch's RoIs (each process
+            # holds part of the batch)
+            feat, ident, source, local = gather_match_rows(self.match_head.features(pooled[rows]), ident, source)
+            emb = self.match_head.normalize(feat)
             losses["loss_match"] = match_loss(emb, ident, source, self.pair_head, local)
             losses["loss_semantic"] = self._semantic_loss(features, targets)
             return [], losses
