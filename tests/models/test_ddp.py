@@ -82,3 +82,18 @@ def test_processes_bad_input_fails_before_any_process_starts(tmp_path, monkeypat
     monkeypatch.setenv("WORLD_SIZE", "2")  # under torchrun, which starts the processes itself
     with pytest.raises(ConfigError, match="processes 1 under torchrun"):
         train(cfg)
+
+
+def test_a_failing_process_is_one_error_naming_it(synth_root, tmp_path) -> None:
+    from df2kit.engine import train
+    from df2kit.engine.trainer import TrainingError
+
+    from .conftest import tiny_config
+
+    fake = tmp_path / "fake.pt"
+    fake.write_bytes(b"not a checkpoint")  # read by each process, after the parent's checks of data and folder
+    cfg = tiny_config(synth_root, tmp_path / "run", processes=2, pairs_per_batch=1, device="cpu", weights=str(fake))
+    with pytest.raises(TrainingError, match=r"^training process [01] of 2 failed: \w+Error: .*fake\.pt") as e:
+        train(cfg)
+    assert "\n" not in str(e.value) and "df2kit.errors." not in str(e.value)
+    assert not (tmp_path / "run").exists()  # the processes check the weights before they make the run folder

@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import math
 import os
+import re
 import socket
 import sys
 import time
@@ -283,7 +284,8 @@ def _train_processes(config: TrainConfig, *, progress: bool) -> Path:
         )
     except mp.ProcessRaisedException as e:
         lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
-        raise TrainingError(f"training process {e.error_index} of {n} failed: {lines[-1] if lines else e}") from None
+        last = re.sub(r"^(?:\w+\.)+(\w+: )", r"\1", lines[-1]) if lines else str(e)  # the exception's class, no module
+        raise TrainingError(f"training process {e.error_index} of {n} failed: {last}") from None
     except mp.ProcessExitedException as e:
         raise TrainingError(f"training process {e.error_index} of {n} stopped: {e}") from None
     return Path(config.out)  # type: ignore[arg-type]
