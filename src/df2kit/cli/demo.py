@@ -19,9 +19,9 @@ The whole job on synthetic DeepFashion2-format data, in one command:
 Under 10 minutes on 2 CPU cores ({FULL.train_images} training images, {FULL.epochs} epochs, {FULL.validation_images} validation images; the
 small preset at 96 px with its FPN on ResNet-18's stride-4 and stride-8 stages, for a CPU; training
 in two processes of one thread, which is faster than one process of two threads); --quick (fewer,
-smaller images, {QUICK.epochs} epoch) under 2 minutes. From scratch, no pretrained weights: box AP50
-0.574 with 11 epochs in 8 min 42 s on the 2 cores here (README, model section). --train-images and
---epochs make it longer and the model better.
+smaller images, {QUICK.epochs} epoch) under 2 minutes. From scratch, no pretrained weights, the
+default scored box AP50 0.54 in 8 minutes on the 2 cores here (README, model section).
+--train-images and --epochs make it longer and the model better.
 Everything lands in --out DIR (data/, run/, predictions/, eval/, report.html); running
 again into the same folder reuses its synthetic data (other sizes replace it). Needs the
 model extra:
