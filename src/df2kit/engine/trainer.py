@@ -267,9 +267,10 @@ def _train_processes(config: TrainConfig, *, progress: bool) -> Path:
             "per GPU with torchrun --nproc_per_node N -m df2kit train ...",
             field="processes",
         )
-    # bad input is one clear error from this process, before any other starts (the scan is cached for them)
+    # bad input is one clear error from this process, before any other starts (the scan is cached for them;
+    # process 0 warns about skipped files, once)
     _check_run_dir(Path(config.out), config.resume)  # type: ignore[arg-type]
-    scan_split(config.root, config.train_split, progress=progress)  # type: ignore[arg-type]
+    scan_split(config.root, config.train_split, progress=progress, _log_skips=False)  # type: ignore[arg-type]
     threads = config.threads or max(1, _cores() // n)
     child = dataclasses.replace(config, threads=threads)
     lg = logging.getLogger("df2kit")
