@@ -45,6 +45,7 @@ import orjson
 
 from ._atomic import atomic_write_bytes
 from ._table import format_table
+from ._workers import cpu_count
 from .errors import DF2Error
 
 __all__ = ["DEMO_MODEL", "FULL", "QUICK", "DemoPlan", "DemoStageError", "DemoSummary", "run_demo"]
@@ -191,11 +192,7 @@ def _processes(processes: int, device: str) -> int:
         return processes
     if device != "cpu":
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return 2 if cores >= 2 else 1
+    return 2 if cpu_count() >= 2 else 1
 
 
 def _train(data: Path, run: Path, plan: DemoPlan, device: str, threads: int, processes: int, progress: bool) -> Path:

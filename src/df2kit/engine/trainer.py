@@ -44,6 +44,7 @@ from torch.nn.parallel import DistributedDataParallel
 from .._atomic import atomic_write_bytes
 from .._progress import progress_bar
 from .._table import format_table
+from .._workers import cpu_count
 from ..errors import ConfigError, DF2Error
 from ..formats.pairs import PairBatchSampler
 from ..io.scan import scan_split
@@ -245,13 +246,6 @@ def train(config: TrainConfig, *, progress: bool = False) -> Path:
 _SPAWNED = "DF2KIT_TRAIN_PROCESSES"  # set in the processes that _train_processes starts
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -271,7 +265,7 @@ def _train_processes(config: TrainConfig, *, progress: bool) -> Path:
     # process 0 warns about skipped files, once)
     _check_run_dir(Path(config.out), config.resume)  # type: ignore[arg-type]
     scan_split(config.root, config.train_split, progress=progress, _log_skips=False)  # type: ignore[arg-type]
-    threads = config.threads or max(1, _cores() // n)
+    threads = config.threads or max(1, cpu_count() // n)
     child = dataclasses.replace(config, threads=threads)
     lg = logging.getLogger("df2kit")
     fmt = next((h.formatter for h in lg.handlers if isinstance(h, logging.StreamHandler)), None)

@@ -16,7 +16,7 @@ paper preset: 800 px, 200 x 336 cells on the finest level) and on a GPU (whose k
 :class:`MatrixMultiScaleRoIAlign` uses them only to train on the CPU, on levels of at most ``max_cells``
 cells, and torchvision's kernel everywhere else: inference and GPU training are torchvision's own.
 
-Pinned to ``torchvision.ops.roi_align`` by tests/model/test_roi_align.py (outputs and gradients, boxes inside,
+Pinned to ``torchvision.ops.roi_align`` by tests/models/test_roi_align.py (outputs and gradients, boxes inside,
 across and outside the map).
 """
 
@@ -106,6 +106,8 @@ class MatrixMultiScaleRoIAlign(MultiScaleRoIAlign):
         self, x: dict[str, Tensor], boxes: list[Tensor], image_shapes: list[tuple[int, int]]
     ) -> Tensor:
         feats = [v for k, v in x.items() if k in self.featmap_names]
+        if not any(_use_matrix(f, self.max_cells) for f in feats):
+            return super().forward(x, boxes, image_shapes)  # inference, GPUs, large maps: torchvision's own
         if self.scales is None or self.map_levels is None:
             super().forward(x, [b[:0] for b in boxes], image_shapes)  # sets the scales and the level mapper
         assert self.scales is not None and self.map_levels is not None
